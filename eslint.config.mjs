@@ -1,0 +1,59 @@
+import nx from '@nx/eslint-plugin';
+
+// Nx requires every constraint whose sourceTag matches, so test files get their own set rather than extra entries.
+const moduleBoundaries = ({ inTests }) => {
+  const libsFor = (tags) => (inTests ? [...tags, 'type:test-support'] : tags);
+  return [
+    'error',
+    {
+      enforceBuildableLibDependency: true,
+      allow: [],
+      depConstraints: [
+        // Apps use libs; libs never reach into apps; nothing imports an app or the e2e project.
+        { sourceTag: 'type:app', onlyDependOnLibsWithTags: libsFor(['type:lib']) },
+        { sourceTag: 'type:lib', onlyDependOnLibsWithTags: libsFor(['type:lib']) },
+        { sourceTag: 'type:test-support', onlyDependOnLibsWithTags: [] },
+        { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:test-support'] },
+      ],
+    },
+  ];
+};
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  { ignores: ['**/dist', '**/node_modules', '**/tmp', '**/coverage', '**/.nx'] },
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    // Tool configs (eslint, jest, webpack) extend the workspace's by path, as Nx generates them.
+    ignores: ['**/eslint.config.mjs', '**/jest.config.js', '**/webpack.config.js'],
+    rules: { '@nx/enforce-module-boundaries': moduleBoundaries({ inTests: false }) },
+  },
+  {
+    // Tests may use the test-support lib (private Redis, OTLP receiver); production code may not.
+    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': moduleBoundaries({ inTests: true }),
+    },
+  },
+  {
+    // The SDK is started once, by the bootstrap, before anything else loads. Elsewhere: the API only.
+    files: ['**/*.ts'],
+    // Paths are relative to each project's eslint.config.mjs: the bootstrap is libs/tracing/src/sdk.
+    ignores: ['**/src/sdk/**', '**/*.spec.ts', '**/test/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@opentelemetry/sdk-*', '@opentelemetry/exporter-*', '@opentelemetry/instrumentation*'],
+              message: 'Only the SDK bootstrap (libs/tracing/src/sdk) loads the OpenTelemetry SDK; use @opentelemetry/api.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+];

@@ -1,0 +1,24 @@
+// Shared by every project's jest.config.ts.
+// Nest 12 ships ESM only; Jest on Node 20 loads CommonJS, so @nestjs/* is transformed like our own code.
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const swcConfig = JSON.parse(readFileSync(join(__dirname, '.swcrc'), 'utf8'));
+delete swcConfig.$schema;
+
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.[tj]s$': ['@swc/jest', { ...swcConfig, swcrc: false }],
+    '^.+\\.mjs$': ['@swc/jest', { ...swcConfig, swcrc: false }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  moduleNameMapper: {
+    '^@nest-redis-otel/item-messages$': '<rootDir>/../../libs/item-messages/src/index.ts',
+    '^@nest-redis-otel/testing$': '<rootDir>/../../libs/testing/src/index.ts',
+    '^@nest-redis-otel/tracing$': '<rootDir>/../../libs/tracing/src/index.ts',
+    '^@nest-redis-otel/tracing/sdk$': '<rootDir>/../../libs/tracing/src/sdk/index.ts',
+  },
+  coverageReporters: ['text-summary', 'html'],
+};
