@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+
+/** A Redis the tests may use: their own private redis-server, or the one `REDIS_URL` names. */
+export interface RedisTestServer {
+  readonly url: string;
+  readonly port: number;
+  /** Whether this server was started by the test (and so may be stopped, restarted or flushed by it). */
+  readonly isPrivate: boolean;
+  /** Stops the server and starts a new one at the same address (an outage); refused for a `REDIS_URL` server. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on the loopback interface, as the OS hands them out. */
+export async function findFreePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('Could not read the bound port');
+  return address.port;
+}
+
+/**
+ * Starts a private `redis-server` on a free loopback port with no persistence, resolving once it accepts
+ * connections. With `REDIS_URL` set, uses that server instead and never starts nor stops anything, unless
+ * `requirePrivate` (for tests that stop or restart Redis, which only a Redis of their own allows).
+ */
+export async function startRedisTestServer({ requirePrivate = false } = {}): Promise<RedisTestServer> {
+  const externalUrl = process.env['REDIS_URL'];
+  if (externalUrl && !requirePrivate) {
+    const stop = () => Promise.resolve(); // not ours to stop
+    const restart = () => Promise.reject(new Error('REDIS_URL names a Redis this test does not own: not restarting it'));
+    return { url: externalUrl, port: Number(new URL(externalUrl).port || 6379), isPrivate: false, restart, stop };
+  }
+  const port = await findFreePort();
+  let child = await spawnRedisServer(port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    isPrivate: true,
+    restart: async () => {
+      await stopProcess(child);
+      child = await spawnRedisServer(port);
+    },
+    stop: () => stopProcess(child),
+  };
+}
+
+async function spawnRedisServer(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await waitUntilReady(child, port);
+  return child;
+}
+
+async function waitUntilReady(child: ChildProcess, port: number): Promise<void> {
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('error', (error) => reject(new Error(`Could not start redis-server (is it installed?): ${error.message}`)));
+    child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}: ${output}`)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) resolve();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  });
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  try {
+    await ready;
+  } catch (error) {
+    throw new Error(`redis-server on port ${port} did not become ready: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(timeout);
+    child.stdout?.removeAllListeners('data');
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+}
+
+/** Sends SIGTERM and resolves when the process has exited (SIGKILL after `graceMs`). */
+export async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
