@@ -1,0 +1,16 @@
+export { TracedClientRedis, NoReplyError, tracedRedisClient } from './lib/client/traced-client-redis';
+export type { TracedRedisClientOptions, TracedRedisClientConfig } from './lib/client/traced-client-redis';
+export { redisConnectionOptions } from './lib/client/redis-connection.options';
+export { createRedisConnection } from './lib/client/redis-connection';
+export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server-redis';
+export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';
+export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
+export { RawChannelPublisher } from './lib/raw-channel/raw-channel.publisher';
+export { TracingModule } from './lib/module/tracing.module';
+export { TRACING_MODULE_OPTIONS, type TracingModuleOptions } from './lib/module/tracing.module-definition';
+export { MessageTracingInterceptor } from './lib/module/message-tracing.interceptor';
+export { flushSpans } from './lib/module/span-flush';
+export { injectTraceCarrier, traceCarrierFromTopLevel, untrustedCarrierGetter } from './lib/propagation/message-carrier';
+export type { TraceCarrier } from './lib/propagation/message-carrier';
+export { DEFAULT_REDIS_URL, TRACE_CONTEXT_KEYS, PAYLOAD_ATTRIBUTE_PREFIX } from './lib/constants';
+export type { ConsumerParentMode, MessagingTracingOptions, PayloadCaptureOptions } from './lib/types';

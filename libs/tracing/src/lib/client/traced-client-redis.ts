@@ -1,0 +1,149 @@
+import { Logger } from '@nestjs/common';
+import { ClientRedis, type ReadPacket, type RedisOptions } from '@nestjs/microservices';
+import { type Context, type Span, context as otelContext, trace } from '@opentelemetry/api';
+import { Observable } from 'rxjs';
+import { isMessageSpan, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
+import { injectTraceCarrier } from '../propagation/message-carrier';
+import { ATTR_MESSAGING_MESSAGE_ID } from '../semconv';
+import type { MessagingTracingOptions } from '../types';
+import { redisConnectionOptions } from './redis-connection.options';
+
+/** Options of `TracedClientRedis`: Nest's Redis client options plus `tracing`. */
+export type TracedRedisClientOptions = NonNullable<RedisOptions['options']> & { tracing?: MessagingTracingOptions };
+
+/**
+ * Nest's Redis client, traced: every `emit` and `send` runs under a PRODUCER span `send <channel>` whose context
+ * travels in the packet's `metadata`. `data` is never touched. Use it as the `customClass` of a client.
+ */
+export class TracedClientRedis extends ClientRedis {
+  private readonly messageSpans: MessageSpans;
+  private readonly tracingLogger = new Logger(TracedClientRedis.name);
+  private userDispatchHook?: (packet: ReadPacket) => void;
+
+  constructor(options: TracedRedisClientOptions = {}) {
+    const { tracing, ...redisOptions } = options;
+    super(redisOptions);
+    this.messageSpans = new MessageSpans(tracing);
+    super.setOnDispatchHook((packet) => this.onDispatch(packet));
+  }
+
+  /** Chained after the hook that injects trace context, never instead of it. */
+  override setOnDispatchHook(hook: (packet: ReadPacket) => void): void {
+    this.userDispatchHook = hook;
+  }
+
+  /**
+   * `send` is cold: the request is published when the result is subscribed. The span's parent is the context of
+   * this call, the span itself covers subscription to reply (or error, or unsubscription before any reply).
+   */
+  override send<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult> {
+    const parent = otelContext.active();
+    const request$ = super.send<TResult, TInput>(pattern, data);
+    return new Observable<TResult>((subscriber) => {
+      const span = this.startSpan(parent, pattern, data);
+      if (!span) return request$.subscribe(subscriber);
+      let hasReply = false;
+      let isEnded = false;
+      const end = (error?: unknown) => {
+        if (isEnded) return;
+        isEnded = true;
+        if (error !== undefined) recordMessageFailure(span, error);
+        span.end();
+      };
+      const subscription = otelContext.with(trace.setSpan(parent, span), () =>
+        request$.subscribe({
+          next: (value) => {
+            hasReply = true;
+            subscriber.next(value);
+          },
+          error: (error: unknown) => {
+            end(error);
+            subscriber.error(error);
+          },
+          complete: () => {
+            end();
+            subscriber.complete();
+          },
+        }),
+      );
+      return () => {
+        subscription.unsubscribe();
+        // An rxjs `timeout()` or a cancelled request unsubscribes before any reply: that is a failed request.
+        end(hasReply || isEnded ? undefined : new NoReplyError(pattern));
+      };
+    });
+  }
+
+  /** `emit` is hot: the event is published right away, under a span that ends when Redis accepted it. */
+  override emit<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult> {
+    const parent = otelContext.active();
+    const span = this.startSpan(parent, pattern, data);
+    if (!span) return super.emit<TResult, TInput>(pattern, data);
+    const event$ = otelContext.with(trace.setSpan(parent, span), () => super.emit<TResult, TInput>(pattern, data));
+    event$.subscribe({
+      error: (error: unknown) => {
+        recordMessageFailure(span, error);
+        span.end();
+      },
+      complete: () => span.end(),
+    });
+    return event$;
+  }
+
+  protected override assignPacketId(packet: ReadPacket) {
+    const packetWithId = super.assignPacketId(packet);
+    const span = trace.getSpan(otelContext.active());
+    if (isMessageSpan(span)) span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, packetWithId.id);
+    return packetWithId;
+  }
+
+  private onDispatch(packet: ReadPacket): void {
+    try {
+      const active = otelContext.active();
+      if (trace.getSpan(active)) packet.metadata = injectTraceCarrier(active);
+    } catch (error) {
+      this.tracingLogger.warn(`Could not inject trace context into "${String(packet.pattern)}": ${String(error)}`);
+    }
+    this.userDispatchHook?.(packet);
+  }
+
+  private startSpan(parent: Context, pattern: unknown, data: unknown): Span | undefined {
+    try {
+      return this.messageSpans.startProducer(parent, { destination: this.destinationOf(pattern), data });
+    } catch (error) {
+      // Tracing must never cost the application its message: publish untraced.
+      this.tracingLogger.warn(`Could not start a producer span: ${String(error)}`);
+      return undefined;
+    }
+  }
+
+  private destinationOf(pattern: unknown): string {
+    try {
+      return this.normalizePattern(pattern as string);
+    } catch {
+      return String(pattern);
+    }
+  }
+}
+
+/** A request whose caller stopped waiting (a timeout, a cancellation) before any reply arrived. */
+export class NoReplyError extends Error {
+  constructor(pattern: unknown) {
+    super(`No reply to "${String(pattern)}" before the caller unsubscribed (timeout or cancellation)`);
+    this.name = 'NoReplyError';
+  }
+}
+
+/** Options of `tracedRedisClient`: a Redis URL, tracing options, and any of Nest's Redis client options. */
+export type TracedRedisClientConfig = { url?: string } & TracedRedisClientOptions;
+
+/**
+ * The client definition for `ClientsModule.register([{ name, ...tracedRedisClient({ url }) }])` (or the
+ * `useFactory` of `registerAsync`): a `TracedClientRedis` connected to `url`, reconnecting after Redis restarts.
+ */
+export function tracedRedisClient({ url, ...options }: TracedRedisClientConfig = {}) {
+  return {
+    customClass: TracedClientRedis,
+    options: { ...redisConnectionOptions(url), ...options } satisfies TracedRedisClientOptions,
+  };
+}

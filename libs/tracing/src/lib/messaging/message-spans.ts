@@ -1,0 +1,185 @@
+import {
+  type Attributes,
+  type Context,
+  type Link,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  propagation,
+  trace,
+} from '@opentelemetry/api';
+import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
+import { DEFAULT_PAYLOAD_FIELD_MAX_LENGTH, PAYLOAD_ATTRIBUTE_PREFIX, TRACER_NAME, TRACER_VERSION } from '../constants';
+import { untrustedCarrierGetter } from '../propagation/message-carrier';
+import {
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_BODY_SIZE,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_OPERATION_TYPE_PROCESS,
+  MESSAGING_OPERATION_TYPE_SEND,
+  MESSAGING_SYSTEM_REDIS,
+} from '../semconv';
+import type { MessagingTracingOptions, PayloadCaptureOptions } from '../types';
+
+/** What is known of one message when its span starts. */
+export interface MessageFacts {
+  destination: string;
+  data?: unknown;
+  messageId?: string;
+}
+
+/** Spans this library started, so that hooks never decorate somebody else's span by mistake. */
+const ownSpans = new WeakSet<Span>();
+/** Spans whose failure was already recorded (by the interceptor, which sees the original exception). */
+const failedSpans = new WeakSet<Span>();
+
+/** Creates the PRODUCER and CONSUMER spans of messages, following the messaging semantic conventions. */
+export class MessageSpans {
+  private readonly parentMode: NonNullable<MessagingTracingOptions['parentMode']>;
+  private readonly payloadCapture?: Required<PayloadCaptureOptions>;
+
+  constructor(options: MessagingTracingOptions = {}) {
+    this.parentMode = options.parentMode ?? 'parent';
+    const fields = options.payloadCapture?.fields ?? [];
+    if (fields.length > 0) {
+      this.payloadCapture = {
+        fields: [...fields],
+        maxLength: options.payloadCapture?.maxLength ?? DEFAULT_PAYLOAD_FIELD_MAX_LENGTH,
+      };
+    }
+  }
+
+  /** Starts `send <destination>`, a PRODUCER span child of `parent`. */
+  startProducer(parent: Context, message: MessageFacts): Span {
+    const span = tracer().startSpan(
+      `${MESSAGING_OPERATION_TYPE_SEND} ${message.destination}`,
+      { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(MESSAGING_OPERATION_TYPE_SEND, message) },
+      parent,
+    );
+    this.addMessageBody(span, message);
+    ownSpans.add(span);
+    return span;
+  }
+
+  /**
+   * Starts `process <destination>`, a CONSUMER span whose parent (or link, in `link` mode) is the producer span
+   * found in `carrier`. Returns the span and the context to run the handler in. Invalid or missing context gives
+   * a new root span.
+   */
+  startConsumer(carrier: unknown, message: MessageFacts): { span: Span; context: Context } {
+    const producerContext = propagation.extract(ROOT_CONTEXT, carrier, untrustedCarrierGetter);
+    const producerSpan = trace.getSpanContext(producerContext);
+    const links: Link[] = [];
+    let parent = producerContext;
+    if (this.parentMode === 'link') {
+      parent = trace.deleteSpan(producerContext);
+      if (producerSpan && trace.isSpanContextValid(producerSpan)) links.push({ context: producerSpan });
+    }
+    const span = tracer().startSpan(
+      `${MESSAGING_OPERATION_TYPE_PROCESS} ${message.destination}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: this.messageAttributes(MESSAGING_OPERATION_TYPE_PROCESS, message),
+        links,
+      },
+      parent,
+    );
+    this.addMessageBody(span, message);
+    ownSpans.add(span);
+    return { span, context: trace.setSpan(parent, span) };
+  }
+
+  private messageAttributes(operation: string, message: MessageFacts): Attributes {
+    const attributes: Attributes = {
+      [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_REDIS,
+      [ATTR_MESSAGING_DESTINATION_NAME]: message.destination,
+      [ATTR_MESSAGING_OPERATION_TYPE]: operation,
+      [ATTR_MESSAGING_OPERATION_NAME]: operation,
+    };
+    if (message.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = message.messageId;
+    return attributes;
+  }
+
+  /** Body size and captured fields cost a serialization: only for spans that are recorded. */
+  private addMessageBody(span: Span, message: MessageFacts): void {
+    if (message.data === undefined || !span.isRecording()) return;
+    const attributes: Attributes = {};
+    const size = jsonByteLength(message.data);
+    if (size !== undefined) attributes[ATTR_MESSAGING_MESSAGE_BODY_SIZE] = size;
+    this.addPayloadAttributes(attributes, message.data);
+    span.setAttributes(attributes);
+  }
+
+  private addPayloadAttributes(attributes: Attributes, data: unknown): void {
+    if (!this.payloadCapture || typeof data !== 'object' || data === null || Array.isArray(data)) return;
+    const record = data as Record<string, unknown>;
+    for (const field of this.payloadCapture.fields) {
+      if (!Object.hasOwn(record, field)) continue;
+      const value = record[field];
+      if (typeof value === 'string') {
+        attributes[PAYLOAD_ATTRIBUTE_PREFIX + field] = value.slice(0, this.payloadCapture.maxLength);
+      } else if (typeof value === 'number' || typeof value === 'boolean') {
+        attributes[PAYLOAD_ATTRIBUTE_PREFIX + field] = value;
+      }
+    }
+  }
+}
+
+/** Whether `span` is a messaging span this library started. */
+export function isMessageSpan(span: Span | undefined): span is Span {
+  return span !== undefined && ownSpans.has(span);
+}
+
+/**
+ * Records a failure on `span` once: the exception as an event, `error.type`, and ERROR status. Later calls for
+ * the same span are ignored, so the most precise caller (the one that sees the original exception) wins.
+ */
+export function recordMessageFailure(span: Span, error: unknown): void {
+  if (failedSpans.has(span)) return;
+  failedSpans.add(span);
+  const { type, message } = describeError(error);
+  if (error instanceof Error) span.recordException(error);
+  else span.recordException({ name: type, message });
+  span.setAttribute(ATTR_ERROR_TYPE, type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/** A name and a message for anything that can be thrown or sent as an RPC error. */
+export function describeError(error: unknown): { type: string; message: string } {
+  if (error instanceof Error) {
+    const type = error.name && error.name !== 'Error' ? error.name : error.constructor?.name || 'Error';
+    return { type, message: error.message };
+  }
+  if (typeof error === 'object' && error !== null) {
+    const record = error as Record<string, unknown>;
+    const message = typeof record['message'] === 'string' ? record['message'] : safeJson(error);
+    const code = record['code'] ?? record['name'] ?? record['status'];
+    return { type: typeof code === 'string' && code.length > 0 ? code : 'RpcError', message };
+  }
+  return { type: typeof error, message: String(error) };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function jsonByteLength(data: unknown): number | undefined {
+  try {
+    const json = JSON.stringify(data);
+    return json === undefined ? undefined : Buffer.byteLength(json);
+  } catch {
+    return undefined;
+  }
+}
+
+function tracer() {
+  return trace.getTracer(TRACER_NAME, TRACER_VERSION);
+}

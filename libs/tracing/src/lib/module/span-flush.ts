@@ -1,0 +1,20 @@
+import { trace } from '@opentelemetry/api';
+
+const DEFAULT_FLUSH_TIMEOUT_MS = 5000;
+
+/**
+ * Exports the spans still buffered by the registered tracer provider, through the API only (the SDK belongs to the
+ * bootstrap). Gives up after `timeoutMs`: an absent collector must not hold the process.
+ */
+export async function flushSpans(timeoutMs = DEFAULT_FLUSH_TIMEOUT_MS): Promise<void> {
+  const provider = trace.getTracerProvider() as { getDelegate?: () => unknown };
+  const delegate = (provider.getDelegate?.() ?? provider) as { forceFlush?: () => Promise<void> };
+  if (typeof delegate.forceFlush !== 'function') return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs).unref()));
+  try {
+    await Promise.race([delegate.forceFlush(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

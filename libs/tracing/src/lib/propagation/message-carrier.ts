@@ -1,0 +1,57 @@
+import { type Context, type TextMapGetter, defaultTextMapSetter, propagation } from '@opentelemetry/api';
+import {
+  MAX_BAGGAGE_LENGTH,
+  MAX_TRACEPARENT_LENGTH,
+  MAX_TRACESTATE_LENGTH,
+  TRACE_CONTEXT_KEYS,
+} from '../constants';
+
+/** The W3C trace context of one message, as strings keyed `traceparent`, `tracestate`, `baggage`. */
+export type TraceCarrier = Partial<Record<(typeof TRACE_CONTEXT_KEYS)[number], string>>;
+
+const MAX_LENGTH: Record<string, number> = {
+  traceparent: MAX_TRACEPARENT_LENGTH,
+  tracestate: MAX_TRACESTATE_LENGTH,
+  baggage: MAX_BAGGAGE_LENGTH,
+};
+
+/**
+ * Reads trace context from a carrier that came over the wire and may be anything: only own string properties
+ * within the W3C size limits are seen; everything else reads as absent, so that the propagators fall back to
+ * "no parent" instead of parsing hostile input.
+ */
+export const untrustedCarrierGetter: TextMapGetter<unknown> = {
+  keys: (carrier) => (isRecord(carrier) ? Object.keys(carrier).filter((key) => Object.hasOwn(MAX_LENGTH, key)) : []),
+  get: (carrier, key) => readTraceField(carrier, key),
+};
+
+function readTraceField(carrier: unknown, key: string): string | undefined {
+  const maxLength = Object.hasOwn(MAX_LENGTH, key) ? MAX_LENGTH[key] : undefined;
+  if (maxLength === undefined || !isRecord(carrier) || !Object.hasOwn(carrier, key)) return undefined;
+  const value = carrier[key];
+  return typeof value === 'string' && value.length > 0 && value.length <= maxLength ? value : undefined;
+}
+
+/** Writes `context`'s trace context (and baggage) into a new carrier through the global propagator. */
+export function injectTraceCarrier(context: Context): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  propagation.inject(context, carrier, defaultTextMapSetter);
+  return carrier;
+}
+
+/**
+ * Picks the W3C keys from the top level of a message that is not a Nest packet: the layout of the Python
+ * tutorial this product descends from, where the publisher calls `inject(carrier)` and merges it into the payload.
+ */
+export function traceCarrierFromTopLevel(message: unknown): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  for (const key of TRACE_CONTEXT_KEYS) {
+    const value = readTraceField(message, key);
+    if (value !== undefined) carrier[key] = value;
+  }
+  return carrier;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

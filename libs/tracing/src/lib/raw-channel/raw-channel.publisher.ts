@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import { context as otelContext, trace } from '@opentelemetry/api';
+import type { Redis } from 'ioredis';
+import { MessageSpans, recordMessageFailure } from '../messaging/message-spans';
+import { injectTraceCarrier } from '../propagation/message-carrier';
+import type { MessagingTracingOptions } from '../types';
+
+/**
+ * Publishes a JSON object on a plain Redis channel with the W3C keys (`traceparent`, `tracestate`, `baggage`)
+ * injected at its top level, under a PRODUCER span: the layout a subscriber in another runtime reads with
+ * `extract(carrier=payload)`, as in the Python tutorial this product descends from.
+ */
+export class RawChannelPublisher {
+  private readonly messageSpans: MessageSpans;
+  private readonly logger = new Logger(RawChannelPublisher.name);
+  /** Pub/sub drops a message nobody listens to: say so once per stretch of such publishes, not per message. */
+  private isWarningAboutNoSubscriber = false;
+
+  constructor(
+    private readonly redis: Redis,
+    options: MessagingTracingOptions = {},
+  ) {
+    this.messageSpans = new MessageSpans(options);
+  }
+
+  /** Publishes `payload` plus the trace context on `channel`; resolves with the number of subscribers reached. */
+  async publish(channel: string, payload: Record<string, unknown>): Promise<number> {
+    const parent = otelContext.active();
+    const span = this.messageSpans.startProducer(parent, { destination: channel, data: payload });
+    const spanContext = trace.setSpan(parent, span);
+    try {
+      const message = JSON.stringify({ ...payload, ...injectTraceCarrier(spanContext) });
+      const receivers = await otelContext.with(spanContext, () => this.redis.publish(channel, message));
+      if (receivers === 0 && !this.isWarningAboutNoSubscriber) {
+        this.logger.warn(`No subscriber on "${channel}": the message was not delivered (Redis pub/sub keeps nothing)`);
+      }
+      this.isWarningAboutNoSubscriber = receivers === 0;
+      return receivers;
+    } catch (error) {
+      recordMessageFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { Logger } from '@nestjs/common';
+import { type MessageHandler, RedisContext, type RedisOptions, ServerRedis, type Transport } from '@nestjs/microservices';
+import { type Span, context as otelContext, trace } from '@opentelemetry/api';
+import { isObservable, tap } from 'rxjs';
+import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
+import type { MessagingTracingOptions } from '../types';
+import { redisConnectionOptions } from '../client/redis-connection.options';
+import { TraceContextDeserializer } from './trace-context.deserializer';
+
+/** Options of `TracedServerRedis`: Nest's Redis server options plus `tracing`. */
+export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & { tracing?: MessagingTracingOptions };
+
+type TransportId = Transport | symbol;
+type ProcessingStartHook = (transportId: TransportId, context: unknown, done: () => Promise<unknown>) => void;
+type ProcessingEndHook = (transportId: TransportId, context: unknown) => void;
+
+/**
+ * Nest's Redis server, traced: every `@EventPattern` / `@MessagePattern` handler runs inside a CONSUMER span
+ * `process <channel>` whose parent (or link) is the producer span named by the message's trace context.
+ * Pass it as the `strategy` of a microservice.
+ */
+export class TracedServerRedis extends ServerRedis {
+  private readonly messageSpans: MessageSpans;
+  private readonly tracingLogger = new Logger(TracedServerRedis.name);
+  /** What the deserializer learnt of each message, keyed by the packet's metadata object. */
+  private readonly messageFacts = new WeakMap<object, Omit<MessageFacts, 'destination'>>();
+  /** The span of each message being processed, keyed by its RPC context. */
+  private readonly processingSpans = new WeakMap<object, Span>();
+  private userStartHook?: ProcessingStartHook;
+  private userEndHook?: ProcessingEndHook;
+
+  constructor(options: TracedRedisServerOptions = {}) {
+    const { tracing, ...redisOptions } = options;
+    super(redisOptions);
+    this.messageSpans = new MessageSpans(tracing);
+    this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet) =>
+      this.messageFacts.set(metadata, { data: packet.data, messageId: 'id' in packet ? packet.id : undefined }),
+    );
+    super.setOnProcessingStartHook((transportId, context, done) => this.onProcessingStart(transportId, context, done));
+    super.setOnProcessingEndHook((transportId, context) => this.onProcessingEnd(transportId, context));
+  }
+
+  /** Runs inside the consumer span, never instead of it. */
+  override setOnProcessingStartHook(hook: ProcessingStartHook): void {
+    this.userStartHook = hook;
+  }
+
+  /** Runs before the consumer span ends, never instead of it. */
+  override setOnProcessingEndHook(hook: ProcessingEndHook): void {
+    this.userEndHook = hook;
+  }
+
+  /** Marks the consumer span failed when the handler's result fails, whatever turned the failure into a reply. */
+  override addHandler(
+    pattern: unknown,
+    callback: MessageHandler,
+    isEventHandler?: boolean,
+    extras?: Record<string, unknown>,
+  ): void {
+    const traced = (async (...args: Parameters<MessageHandler>) => {
+      const span = trace.getSpan(otelContext.active());
+      if (!isMessageSpan(span)) return callback(...args);
+      try {
+        const result: unknown = await callback(...args);
+        return isObservable(result) ? result.pipe(tap({ error: (error) => recordMessageFailure(span, error) })) : result;
+      } catch (error) {
+        recordMessageFailure(span, error);
+        throw error;
+      }
+    }) as MessageHandler;
+    // Nest chains event handlers of one pattern through `next`, read and written on the registered function.
+    Object.defineProperty(traced, 'next', {
+      get: () => callback.next,
+      set: (next: MessageHandler['next']) => (callback.next = next),
+    });
+    super.addHandler(pattern, traced, isEventHandler, extras);
+  }
+
+  private onProcessingStart(transportId: TransportId, context: unknown, done: () => Promise<unknown>): unknown {
+    const run = () => (this.userStartHook ? this.userStartHook(transportId, context, done) : done());
+    if (!(context instanceof RedisContext)) return run();
+    let started: ReturnType<MessageSpans['startConsumer']>;
+    try {
+      const metadata: unknown = context.getMetadata();
+      const facts = typeof metadata === 'object' && metadata !== null ? this.messageFacts.get(metadata) : undefined;
+      started = this.messageSpans.startConsumer(metadata, { destination: context.getChannel(), ...facts });
+      this.processingSpans.set(context, started.span);
+    } catch (error) {
+      // Tracing must never cost the application its message: handle it untraced.
+      this.tracingLogger.warn(`Could not start a consumer span on "${context.getChannel()}": ${String(error)}`);
+      return run();
+    }
+    return otelContext.with(started.context, run);
+  }
+
+  private onProcessingEnd(transportId: TransportId, context: unknown): void {
+    try {
+      this.userEndHook?.(transportId, context);
+    } finally {
+      const span = typeof context === 'object' && context !== null ? this.processingSpans.get(context) : undefined;
+      if (span) {
+        this.processingSpans.delete(context as object);
+        span.end();
+      }
+    }
+  }
+}
+
+/** Options of `tracedRedisServer`: a Redis URL, tracing options, and any of Nest's Redis server options. */
+export type TracedRedisServerConfig = { url?: string } & TracedRedisServerOptions;
+
+/**
+ * The microservice options for `NestFactory.createMicroservice(AppModule, tracedRedisServer({ url }))`: a
+ * `TracedServerRedis` connected to `url` that reconnects and resubscribes after Redis restarts.
+ */
+export function tracedRedisServer({ url, ...options }: TracedRedisServerConfig = {}) {
+  return { strategy: new TracedServerRedis({ ...redisConnectionOptions(url), ...options }) };
+}

@@ -1,0 +1,1 @@
+export { startTracing, type StartTracingOptions, type TracingHandle } from './start-tracing';

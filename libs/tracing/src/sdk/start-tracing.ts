@@ -1,0 +1,97 @@
+import { register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { diag } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+
+/** Options of `startTracing`. Everything else is read from the standard `OTEL_*` environment variables. */
+export interface StartTracingOptions {
+  /** `service.name` when `OTEL_SERVICE_NAME` is not set. */
+  serviceName: string;
+  /** Upper bound of the final flush on shutdown. Default 5000 ms. */
+  shutdownTimeoutMs?: number;
+}
+
+/** The running SDK, or a disabled stand-in (`OTEL_SDK_DISABLED=true`). */
+export interface TracingHandle {
+  readonly isEnabled: boolean;
+  /** Flushes buffered spans and stops the SDK; safe to call more than once. */
+  shutdown(): Promise<void>;
+}
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Starts the OpenTelemetry SDK. Must run before the application's modules load (`node --import <bootstrap>`): the
+ * instrumentations patch modules as they are loaded, and Nest 12 loads ioredis with `import()`, which only the ESM
+ * loader hook registered here can see.
+ */
+export function startTracing(options: StartTracingOptions): TracingHandle {
+  if (isTrue(process.env['OTEL_SDK_DISABLED'])) {
+    return { isEnabled: false, shutdown: async () => undefined };
+  }
+  register('@opentelemetry/instrumentation/hook.mjs', pathToFileURL(`${process.cwd()}/`));
+
+  const sdk = new NodeSDK({
+    ...(process.env['OTEL_SERVICE_NAME'] ? {} : { serviceName: options.serviceName }),
+    // OTLP over gRPC; endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, default http://localhost:4317.
+    traceExporter: new OTLPTraceExporter(),
+    textMapPropagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+    instrumentations: [
+      new HttpInstrumentation(),
+      new ExpressInstrumentation(),
+      // Only commands made inside a span: a consumer's Redis work, not the connection chatter of idle clients.
+      new IORedisInstrumentation({ requireParentSpan: true }),
+    ],
+    // Traces only: logs and metrics are not exported by this product (yet), so no exporter is tried for them.
+    logRecordProcessors: [],
+    metricReaders: [],
+  });
+  sdk.start();
+
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
+  let shutdownPromise: Promise<void> | undefined;
+  const shutdown = () =>
+    (shutdownPromise ??= withTimeout(sdk.shutdown(), shutdownTimeoutMs).catch((error: unknown) =>
+      diag.error('OpenTelemetry SDK shutdown failed', error),
+    ));
+  installShutdownOnSignals(shutdown);
+  // A process that ends on its own (its event loop ran dry) flushes too.
+  process.once('beforeExit', () => void shutdown());
+  return { isEnabled: true, shutdown };
+}
+
+/**
+ * On SIGTERM/SIGINT, flush and stop the SDK, then exit. When the application handles the signal too (Nest's
+ * `enableShutdownHooks` closes the app, then raises the signal again), the SDK waits for that second signal, so
+ * that the spans of the app's last work are flushed rather than dropped.
+ */
+function installShutdownOnSignals(shutdown: () => Promise<void>): void {
+  for (const signal of SHUTDOWN_SIGNALS) {
+    const onSignal = () => {
+      if (process.listenerCount(signal) > 1) return;
+      process.removeListener(signal, onSignal);
+      void shutdown().finally(() => process.exit(0));
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+function withTimeout(promise: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up after ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value?.trim().toLowerCase() === 'true';
+}
