@@ -1,0 +1,45 @@
+import {
+  type DynamicModule,
+  Inject,
+  Logger,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { type ClientProxy, ClientsModule } from '@nestjs/microservices';
+import { TracingModule, tracedRedisClient } from '@nest-redis-otel/tracing';
+import { APP_CONFIG, type AppConfig } from './config';
+import { HealthController } from './health/health.controller';
+import { ITEMS_CLIENT } from './items/items.client';
+import { ItemsController } from './items/items.controller';
+import { PubController } from './pub/pub.controller';
+import { RequestIdMiddleware } from './request-id/request-id.middleware';
+
+@Module({})
+export class AppModule implements NestModule, OnApplicationBootstrap {
+  constructor(@Inject(ITEMS_CLIENT) private readonly client: ClientProxy) {}
+
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TracingModule.forRoot({ redisUrl: config.redisUrl }),
+        ClientsModule.register([{ name: ITEMS_CLIENT, ...tracedRedisClient({ url: config.redisUrl }) }]),
+      ],
+      controllers: [ItemsController, PubController, HealthController],
+      providers: [{ provide: APP_CONFIG, useValue: config }],
+    };
+  }
+
+  /** Connects at start-up, outside any request, so that no request's trace carries the connection's commands. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.client.connect().catch((error: unknown) => {
+      new Logger(AppModule.name).warn(`Redis not reachable yet, will retry on use: ${String(error)}`);
+    });
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestIdMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,28 @@
+import { loadConfig } from './config';
+
+describe('items-api configuration', () => {
+  it('has working defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      redisUrl: 'redis://localhost:6379',
+      replyTimeoutMs: 5000,
+      publishTimeoutMs: 2000,
+    });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({ PORT: '8080', REDIS_URL: 'redis://cache:6380/2', REPLY_TIMEOUT_MS: '250', PUBLISH_TIMEOUT_MS: '100' }),
+    ).toEqual({ port: 8080, redisUrl: 'redis://cache:6380/2', replyTimeoutMs: 250, publishTimeoutMs: 100 });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT="eighty" is invalid/],
+    [{ PORT: '70000' }, /PORT="70000" is invalid/],
+    [{ REPLY_TIMEOUT_MS: '0' }, /REPLY_TIMEOUT_MS="0" is invalid/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL "localhost:6379" must start with redis:\/\//],
+    [{ REDIS_URL: 'not a url' }, /REDIS_URL "not a url" is not a URL/],
+  ])('rejects %j with an error naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,40 @@
+import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { ClientRedis } from '@nestjs/microservices';
+import { ITEMS_CLIENT } from '../items/items.client';
+
+const HEALTH_TIMEOUT_MS = 1000;
+
+@Controller('health')
+export class HealthController {
+  constructor(@Inject(ITEMS_CLIENT) private readonly client: ClientRedis) {}
+
+  /** 200 when Redis answers a PING on the messaging connection within a second, 503 otherwise. */
+  @Get()
+  async check(): Promise<{ status: 'ok' }> {
+    try {
+      await withTimeout(
+        (async () => {
+          await this.client.connect();
+          const [publisher] = this.client.unwrap<[{ ping(): Promise<string> }]>();
+          await publisher.ping();
+        })(),
+        HEALTH_TIMEOUT_MS,
+      );
+      return { status: 'ok' };
+    } catch (error) {
+      throw new HttpException(
+        { status: 'unavailable', reason: `Redis did not answer: ${error instanceof Error ? error.message : String(error)}` },
+        HttpStatus.SERVICE_UNAVAILABLE,
+      );
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  promise.catch(() => undefined); // settles after the timeout won: nothing left to report
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Body,
+  Controller,
+  GatewayTimeoutException,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Logger,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { ClientProxy } from '@nestjs/microservices';
+import {
+  GetItemRequest,
+  ITEM_CREATED,
+  ITEM_GET,
+  ITEM_NOT_FOUND,
+  type Item,
+  type ItemCreatedEvent,
+} from '@nest-redis-otel/item-messages';
+import { firstValueFrom, lastValueFrom, timeout, TimeoutError } from 'rxjs';
+import { APP_CONFIG, type AppConfig } from '../config';
+import { RequestId } from '../request-id/request-id.middleware';
+import { CreateItemDto } from './create-item.dto';
+import { ITEMS_CLIENT } from './items.client';
+
+@Controller('items')
+export class ItemsController {
+  private readonly logger = new Logger(ItemsController.name);
+
+  constructor(
+    @Inject(ITEMS_CLIENT) private readonly client: ClientProxy,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Accepts an item and emits `item.created`; redis-consumer stores it. */
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  async create(@Body() body: CreateItemDto, @RequestId() requestId: string): Promise<{ id: string; requestId: string }> {
+    const event: ItemCreatedEvent = { id: randomUUID(), name: body.name, price: body.price ?? null, requestId };
+    try {
+      await lastValueFrom(this.client.emit(ITEM_CREATED, event).pipe(timeout(this.config.publishTimeoutMs)), {
+        defaultValue: undefined,
+      });
+    } catch (error) {
+      this.logger.warn(`item.created not published: ${describe(error)}`);
+      throw new ServiceUnavailableException('Redis is unavailable: the item was not accepted, retry later');
+    }
+    return { id: event.id, requestId };
+  }
+
+  /** Asks redis-consumer for a stored item (`item.get`, request/response over Redis). */
+  @Get(':id')
+  async findOne(@Param('id', new ParseUUIDPipe()) id: string): Promise<Item> {
+    const request: GetItemRequest = { id };
+    try {
+      return await firstValueFrom(this.client.send<Item>(ITEM_GET, request).pipe(timeout(this.config.replyTimeoutMs)));
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        throw new GatewayTimeoutException(`No reply from redis-consumer within ${this.config.replyTimeoutMs} ms`);
+      }
+      if (isRpcError(error) && error.code === ITEM_NOT_FOUND) throw new NotFoundException(`Item ${id} not found`);
+      this.logger.warn(`item.get failed: ${describe(error)}`);
+      throw new ServiceUnavailableException('Redis or redis-consumer is unavailable, retry later');
+    }
+  }
+}
+
+function isRpcError(error: unknown): error is { code: unknown; message?: unknown } {
+  return typeof error === 'object' && error !== null && 'code' in error;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

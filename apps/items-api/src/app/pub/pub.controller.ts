@@ -1,0 +1,25 @@
+import { Controller, Get, HttpCode, HttpStatus, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { TUTORIAL_CHANNEL, type TutorialMessage } from '@nest-redis-otel/item-messages';
+import { RawChannelPublisher } from '@nest-redis-otel/tracing';
+import { RequestId } from '../request-id/request-id.middleware';
+
+/** The Python tutorial's publisher: raw JSON with the W3C keys at the top level, on `my-channel`. */
+@Controller('pub')
+export class PubController {
+  private readonly logger = new Logger(PubController.name);
+
+  constructor(private readonly publisher: RawChannelPublisher) {}
+
+  @Get()
+  @HttpCode(HttpStatus.ACCEPTED)
+  async publish(@RequestId() requestId: string): Promise<{ published: true; requestId: string }> {
+    const message: TutorialMessage = { message: 'this is my message', request_id: requestId };
+    try {
+      await this.publisher.publish(TUTORIAL_CHANNEL, { ...message });
+    } catch (error) {
+      this.logger.warn(`${TUTORIAL_CHANNEL} not published: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ServiceUnavailableException('Redis is unavailable: the message was not published, retry later');
+    }
+    return { published: true, requestId };
+  }
+}

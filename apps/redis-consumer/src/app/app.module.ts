@@ -1,0 +1,30 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { createRedisConnection, TracingModule } from '@nest-redis-otel/tracing';
+import { APP_CONFIG, type AppConfig } from './config';
+import { ItemsController } from './items/items.controller';
+import { ITEMS_REDIS, ItemsRepository } from './items/items.repository';
+import { TutorialController } from './tutorial/tutorial.controller';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [TracingModule.forRoot({ redisUrl: config.redisUrl })],
+      controllers: [ItemsController, TutorialController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        {
+          provide: ITEMS_REDIS,
+          // Connected at start-up, outside any span: the first message's trace shows its own commands only.
+          useFactory: async () => {
+            const redis = createRedisConnection(config.redisUrl, ItemsRepository.name, { lazyConnect: true });
+            await redis.connect().catch(() => undefined); // retried by ioredis; the handler's command waits for it
+            return redis;
+          },
+        },
+        ItemsRepository,
+      ],
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { Controller, Logger } from '@nestjs/common';
+import { EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import {
+  type GetItemRequest,
+  ITEM_CREATED,
+  ITEM_GET,
+  ITEM_NOT_FOUND,
+  type Item,
+  type ItemCreatedEvent,
+  type ItemNotFoundError,
+} from '@nest-redis-otel/item-messages';
+import { trace } from '@opentelemetry/api';
+import { ItemsRepository } from './items.repository';
+
+@Controller()
+export class ItemsController {
+  private readonly logger = new Logger(ItemsController.name);
+
+  constructor(private readonly items: ItemsRepository) {}
+
+  @EventPattern(ITEM_CREATED)
+  async onItemCreated(@Payload() event: ItemCreatedEvent): Promise<void> {
+    await this.items.save(event);
+    this.logger.log(
+      `${ITEM_CREATED}: stored item:${event.id} request_id=${event.requestId} trace_id=${activeTraceId()}`,
+    );
+  }
+
+  @MessagePattern(ITEM_GET)
+  async getItem(@Payload() request: GetItemRequest): Promise<Item> {
+    const item = await this.items.find(request.id);
+    if (!item) {
+      const error: ItemNotFoundError = { code: ITEM_NOT_FOUND, message: `Item ${request.id} not found` };
+      throw new RpcException(error);
+    }
+    return item;
+  }
+}
+
+export function activeTraceId(): string {
+  return trace.getActiveSpan()?.spanContext().traceId ?? 'none';
+}
