@@ -14,6 +14,8 @@ const moduleBoundaries = ({ inTests }) => {
         { sourceTag: 'type:lib', onlyDependOnLibsWithTags: libsFor(['type:lib']) },
         { sourceTag: 'type:test-support', onlyDependOnLibsWithTags: [] },
         { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:test-support'] },
+        // The demo runs the local stack (receiver, Redis, served apps) that the tests use.
+        { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:test-support'] },
       ],
     },
   ];

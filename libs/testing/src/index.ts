@@ -1,3 +1,10 @@
 export { OtlpTraceReceiver, type ReceivedSpan, type AttributeValue } from './lib/otlp-trace.receiver';
-export { startRedisTestServer, findFreePort, stopProcess, type RedisTestServer } from './lib/redis-test.server';
+export {
+  startRedisTestServer,
+  startRedisServerAt,
+  findFreePort,
+  stopProcess,
+  type RedisTestServer,
+} from './lib/redis-test.server';
+export { serveBuiltApp, WORKSPACE_ROOT, type ServedApp } from './lib/served-app';
 export { findSpan, spanTree } from './lib/span-queries';

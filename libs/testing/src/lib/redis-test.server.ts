@@ -51,6 +51,15 @@ export async function startRedisTestServer({ requirePrivate = false } = {}): Pro
   };
 }
 
+/**
+ * Starts a throwaway `redis-server` (no persistence) on `port` of the loopback interface, for as long as the
+ * caller runs: what the demo does when no Redis answers at the configured local address.
+ */
+export async function startRedisServerAt(port: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = await spawnRedisServer(port);
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stopProcess(child) };
+}
+
 async function spawnRedisServer(port: number): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',

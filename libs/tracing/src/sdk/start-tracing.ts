@@ -3,10 +3,13 @@ import { pathToFileURL } from 'node:url';
 import { diag } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+
+const REQUEST_ID_HEADER = 'x-request-id';
+const HEALTH_PATH = /^(\/api)?\/health(\?|$)/;
 
 /** Options of `startTracing`. Everything else is read from the standard `OTEL_*` environment variables. */
 export interface StartTracingOptions {
@@ -44,8 +47,14 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
     }),
     instrumentations: [
-      new HttpInstrumentation(),
-      new ExpressInstrumentation(),
+      new HttpInstrumentation({
+        // The request id on the SERVER span: find a request's trace in Jaeger by the id its caller saw.
+        headersToSpanAttributes: { server: { responseHeaders: [REQUEST_ID_HEADER] } },
+        // Health probes (orchestrators poll them every few seconds) are not worth a trace each.
+        ignoreIncomingRequestHook: (request) => HEALTH_PATH.test(request.url ?? ''),
+      }),
+      // Route handlers only: a span per body parser and middleware on every request is noise, and costs.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
       // Only commands made inside a span: a consumer's Redis work, not the connection chatter of idle clients.
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { context as otelContext, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context as otelContext, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { MessageSpans, recordMessageFailure } from '../messaging/message-spans';
 import { injectTraceCarrier } from '../propagation/message-carrier';
@@ -15,6 +15,7 @@ export class RawChannelPublisher {
   private readonly logger = new Logger(RawChannelPublisher.name);
   /** Pub/sub drops a message nobody listens to: say so once per stretch of such publishes, not per message. */
   private isWarningAboutNoSubscriber = false;
+  private connected?: Promise<unknown>;
 
   constructor(
     private readonly redis: Redis,
@@ -25,6 +26,7 @@ export class RawChannelPublisher {
 
   /** Publishes `payload` plus the trace context on `channel`; resolves with the number of subscribers reached. */
   async publish(channel: string, payload: Record<string, unknown>): Promise<number> {
+    await this.connectOutsideTraces();
     const parent = otelContext.active();
     const span = this.messageSpans.startProducer(parent, { destination: channel, data: payload });
     const spanContext = trace.setSpan(parent, span);
@@ -42,5 +44,18 @@ export class RawChannelPublisher {
     } finally {
       span.end();
     }
+  }
+
+  /**
+   * A lazy connection connects on first use: outside the caller's trace, whose publish span would otherwise show
+   * the connection's own commands (CLIENT SETNAME, INFO, …). A failed attempt is retried by ioredis; the publish
+   * then waits in its offline queue and fails there if Redis stays away.
+   */
+  private connectOutsideTraces(): Promise<unknown> {
+    this.connected ??=
+      this.redis.status === 'wait'
+        ? otelContext.with(ROOT_CONTEXT, () => this.redis.connect()).catch(() => undefined)
+        : Promise.resolve();
+    return this.connected;
   }
 }
