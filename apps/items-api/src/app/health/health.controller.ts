@@ -1,15 +1,20 @@
 import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
 import { ClientRedis } from '@nestjs/microservices';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { ITEMS_CLIENT } from '../items/items.client';
 
 const HEALTH_TIMEOUT_MS = 1000;
 
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(@Inject(ITEMS_CLIENT) private readonly client: ClientRedis) {}
 
   /** 200 when Redis answers a PING on the messaging connection within a second, 503 otherwise. */
   @Get()
+  @ApiOperation({ summary: 'Readiness: Redis answers a PING on the messaging connection within a second' })
+  @ApiOkResponse({ description: '`{ "status": "ok" }`' })
+  @ApiServiceUnavailableResponse({ description: '`{ "status": "unavailable", "reason": … }`' })
   async check(): Promise<{ status: 'ok' }> {
     try {
       await withTimeout(

@@ -16,6 +16,16 @@ import {
 } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
   GetItemRequest,
   ITEM_CREATED,
   ITEM_GET,
@@ -28,7 +38,9 @@ import { APP_CONFIG, type AppConfig } from '../config';
 import { RequestId } from '../request-id/request-id.middleware';
 import { CreateItemDto } from './create-item.dto';
 import { ITEMS_CLIENT } from './items.client';
+import { ItemAcceptedResponse, ItemResponse } from './item.responses';
 
+@ApiTags('items')
 @Controller('items')
 export class ItemsController {
   private readonly logger = new Logger(ItemsController.name);
@@ -41,7 +53,11 @@ export class ItemsController {
   /** Accepts an item and emits `item.created`; redis-consumer stores it. */
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  async create(@Body() body: CreateItemDto, @RequestId() requestId: string): Promise<{ id: string; requestId: string }> {
+  @ApiOperation({ summary: 'Accept an item: emits the item.created event over Redis; redis-consumer stores it' })
+  @ApiAcceptedResponse({ type: ItemAcceptedResponse })
+  @ApiBadRequestResponse({ description: 'The body is invalid; the message lists each field error' })
+  @ApiServiceUnavailableResponse({ description: 'Redis did not accept the event in time; nothing was published' })
+  async create(@Body() body: CreateItemDto, @RequestId() requestId: string): Promise<ItemAcceptedResponse> {
     const event: ItemCreatedEvent = { id: randomUUID(), name: body.name, price: body.price ?? null, requestId };
     try {
       await lastValueFrom(this.client.emit(ITEM_CREATED, event).pipe(timeout(this.config.publishTimeoutMs)), {
@@ -56,6 +72,12 @@ export class ItemsController {
 
   /** Asks redis-consumer for a stored item (`item.get`, request/response over Redis). */
   @Get(':id')
+  @ApiOperation({ summary: 'Read a stored item: item.get request/response over Redis, answered by redis-consumer' })
+  @ApiOkResponse({ type: ItemResponse })
+  @ApiBadRequestResponse({ description: 'The id is not a UUID' })
+  @ApiNotFoundResponse({ description: 'No item with this id' })
+  @ApiGatewayTimeoutResponse({ description: 'redis-consumer did not answer within REPLY_TIMEOUT_MS' })
+  @ApiServiceUnavailableResponse({ description: 'Redis is unavailable' })
   async findOne(@Param('id', new ParseUUIDPipe()) id: string): Promise<Item> {
     const request: GetItemRequest = { id };
     try {
