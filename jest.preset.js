@@ -15,6 +15,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   moduleNameMapper: {
+    '^@nest-redis-otel/config$': '<rootDir>/../../libs/config/src/index.ts',
     '^@nest-redis-otel/item-messages$': '<rootDir>/../../libs/item-messages/src/index.ts',
     '^@nest-redis-otel/testing$': '<rootDir>/../../libs/testing/src/index.ts',
     '^@nest-redis-otel/tracing$': '<rootDir>/../../libs/tracing/src/index.ts',

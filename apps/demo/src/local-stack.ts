@@ -53,14 +53,15 @@ export async function startLocalStack(progress: Progress, teardown: Teardown, en
     // Short batches: the demo shows each trace as soon as its spans are in.
     OTEL_BSP_SCHEDULE_DELAY: '100',
   };
+  const healthPort = await portFor(env['HEALTH_PORT'], 3001);
   const consumer = await progress.step(
     'redis-consumer (nx serve redis-consumer)',
-    () => serveBuiltApp('redis-consumer', common, 'redis-consumer subscribed'),
+    () => serveBuiltApp('redis-consumer', { ...common, HEALTH_PORT: String(healthPort) }, 'redis-consumer subscribed'),
     (app) => `pid ${app.process.pid}`,
   );
   teardown.add(() => consumer.stop());
 
-  const port = env['PORT'] ? Number(env['PORT']) : (await isFree(3000)) ? 3000 : await findFreePort();
+  const port = await portFor(env['PORT'], 3000);
   const api = await progress.step(
     'items-api (nx serve items-api)',
     () => serveBuiltApp('items-api', { ...common, PORT: String(port) }, 'items-api listening'),
@@ -108,6 +109,9 @@ function answers(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function isFree(port: number): Promise<boolean> {
-  return !(await answers('127.0.0.1', port)) && !(await answers('::1', port));
+/** The port the user set; else the usual one when it is free; else any free one (the demo must not clash). */
+async function portFor(configured: string | undefined, usual: number): Promise<number> {
+  if (configured) return Number(configured);
+  const taken = (await answers('127.0.0.1', usual)) || (await answers('::1', usual));
+  return taken ? findFreePort() : usual;
 }

@@ -81,6 +81,8 @@ export interface ServedStack {
   api: ServedApp;
   /** `http://127.0.0.1:<port>/api` of items-api. */
   baseUrl: string;
+  /** `http://127.0.0.1:<port>/health` of redis-consumer. */
+  consumerHealthUrl: string;
   stop(): Promise<void>;
 }
 
@@ -94,7 +96,7 @@ export async function serveStack(
 ): Promise<ServedStack> {
   const receiver = await OtlpTraceReceiver.start();
   const redis = await startRedisTestServer({ requirePrivate: options.requirePrivateRedis });
-  const port = await findFreePort();
+  const [port, healthPort] = [await findFreePort(), await findFreePort()];
   const env = {
     REDIS_URL: redis.url,
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
@@ -107,11 +109,23 @@ export async function serveStack(
     await Promise.all([receiver.stop(), redis.stop()]);
   };
   try {
-    const consumer = await serveBuiltApp('redis-consumer', { ...env, ...options.consumerEnv }, 'redis-consumer subscribed');
+    const consumer = await serveBuiltApp(
+      'redis-consumer',
+      { ...env, HEALTH_PORT: String(healthPort), ...options.consumerEnv },
+      'redis-consumer subscribed',
+    );
     started.push(consumer);
     const api = await serveBuiltApp('items-api', { ...env, PORT: String(port) }, 'items-api listening');
     started.push(api);
-    return { redis, receiver, consumer, api, baseUrl: `http://127.0.0.1:${port}/api`, stop };
+    return {
+      redis,
+      receiver,
+      consumer,
+      api,
+      baseUrl: `http://127.0.0.1:${port}/api`,
+      consumerHealthUrl: `http://127.0.0.1:${healthPort}/health`,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

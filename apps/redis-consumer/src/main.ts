@@ -11,16 +11,21 @@ const CAPTURED_PAYLOAD_FIELDS = ['request_id', 'message'];
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  const app = await NestFactory.createMicroservice(
-    AppModule.register(config),
-    tracedRedisServer({
-      url: config.redisUrl,
-      tracing: { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } },
-    }),
-  );
+  const microservice = tracedRedisServer({
+    url: config.redisUrl,
+    tracing: { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } },
+  });
+  // A hybrid app: the Redis microservice, plus an HTTP port for the health endpoint only. `inheritAppConfig` gives
+  // the microservice the app's global enhancers (TracingModule's interceptor).
+  const app = await NestFactory.create(AppModule.register(config, microservice.strategy));
+  app.connectMicroservice(microservice, { inheritAppConfig: true });
   app.enableShutdownHooks();
-  await app.listen();
-  Logger.log(`redis-consumer subscribed (item.created, item.get, ${TUTORIAL_CHANNEL})`, 'Bootstrap');
+  await app.startAllMicroservices();
+  await app.listen(config.healthPort);
+  Logger.log(
+    `redis-consumer subscribed (item.created, item.get, ${TUTORIAL_CHANNEL}); health on ${await app.getUrl()}/health`,
+    'Bootstrap',
+  );
 }
 
 bootstrap().catch((error: unknown) => {

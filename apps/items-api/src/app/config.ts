@@ -1,4 +1,4 @@
-import { DEFAULT_REDIS_URL, redisConnectionOptions } from '@nest-redis-otel/tracing';
+import { type Environment, envInteger, envRedisUrl } from '@nest-redis-otel/config';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -13,23 +13,11 @@ export interface AppConfig {
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const redisUrl = env['REDIS_URL'] || DEFAULT_REDIS_URL;
-  redisConnectionOptions(redisUrl);
+export function loadConfig(env: Environment = process.env): AppConfig {
   return {
-    port: integer(env, 'PORT', 3000, 0, 65535),
-    redisUrl,
-    replyTimeoutMs: integer(env, 'REPLY_TIMEOUT_MS', 5000, 1, 600_000),
-    publishTimeoutMs: integer(env, 'PUBLISH_TIMEOUT_MS', 2000, 1, 600_000),
+    port: envInteger(env, 'PORT', 3000, 0, 65535),
+    redisUrl: envRedisUrl(env),
+    replyTimeoutMs: envInteger(env, 'REPLY_TIMEOUT_MS', 5000, 1, 600_000),
+    publishTimeoutMs: envInteger(env, 'PUBLISH_TIMEOUT_MS', 2000, 1, 600_000),
   };
-}
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name}="${raw}" is invalid: expected an integer from ${min} to ${max}`);
-  }
-  return value;
 }

@@ -1,19 +1,22 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { createRedisConnection, TracingModule } from '@nest-redis-otel/tracing';
+import { createRedisConnection, type TracedServerRedis, TracingModule } from '@nest-redis-otel/tracing';
 import { APP_CONFIG, type AppConfig } from './config';
+import { HealthController, MESSAGE_SERVER } from './health/health.controller';
 import { ItemsController } from './items/items.controller';
 import { ITEMS_REDIS, ItemsRepository } from './items/items.repository';
 import { TutorialController } from './tutorial/tutorial.controller';
 
 @Module({})
 export class AppModule {
-  static register(config: AppConfig): DynamicModule {
+  /** The app around `server`, the Redis microservice it is connected to (for the health endpoint). */
+  static register(config: AppConfig, server: TracedServerRedis): DynamicModule {
     return {
       module: AppModule,
       imports: [TracingModule.forRoot({ redisUrl: config.redisUrl })],
-      controllers: [ItemsController, TutorialController],
+      controllers: [ItemsController, TutorialController, HealthController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        { provide: MESSAGE_SERVER, useValue: server },
         {
           provide: ITEMS_REDIS,
           // Connected at start-up, outside any span: the first message's trace shows its own commands only.

@@ -2,18 +2,23 @@ import { loadConfig } from './config';
 
 describe('redis-consumer configuration', () => {
   it('has working defaults', () => {
-    expect(loadConfig({})).toEqual({ redisUrl: 'redis://localhost:6379', parentMode: 'parent' });
+    expect(loadConfig({})).toEqual({ redisUrl: 'redis://localhost:6379', parentMode: 'parent', healthPort: 3001 });
   });
 
-  it('reads REDIS_URL and TRACE_PARENT_MODE', () => {
-    expect(loadConfig({ REDIS_URL: 'rediss://user:pw@cache:6380', TRACE_PARENT_MODE: 'link' })).toEqual({
+  it('reads REDIS_URL, TRACE_PARENT_MODE and HEALTH_PORT', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://user:pw@cache:6380', TRACE_PARENT_MODE: 'link', HEALTH_PORT: '9001' })).toEqual({
       redisUrl: 'rediss://user:pw@cache:6380',
       parentMode: 'link',
+      healthPort: 9001,
     });
   });
 
   it('rejects an unknown TRACE_PARENT_MODE, naming the variable', () => {
     expect(() => loadConfig({ TRACE_PARENT_MODE: 'child' })).toThrow(/TRACE_PARENT_MODE="child" is invalid/);
+  });
+
+  it('rejects a HEALTH_PORT that is not a port, naming the variable', () => {
+    expect(() => loadConfig({ HEALTH_PORT: 'http' })).toThrow('HEALTH_PORT="http" is invalid: expected an integer from 0 to 65535');
   });
 
   it('rejects a REDIS_URL that is not a redis:// URL, naming the variable', () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_REDIS_URL, redisConnectionOptions } from '@nest-redis-otel/tracing';
+import { type Environment, envChoice, envInteger, envRedisUrl } from '@nest-redis-otel/config';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -7,15 +7,15 @@ export interface AppConfig {
   redisUrl: string;
   /** `parent` (default): the consumer span continues the producer's trace; `link`: new trace, linked. */
   parentMode: 'parent' | 'link';
+  /** Port of `GET /health` (200 once subscribed to its channels, 503 otherwise), for orchestrators. */
+  healthPort: number;
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const redisUrl = env['REDIS_URL'] || DEFAULT_REDIS_URL;
-  redisConnectionOptions(redisUrl);
-  const parentMode = env['TRACE_PARENT_MODE'] || 'parent';
-  if (parentMode !== 'parent' && parentMode !== 'link') {
-    throw new Error(`TRACE_PARENT_MODE="${parentMode}" is invalid: expected "parent" or "link"`);
-  }
-  return { redisUrl, parentMode };
+export function loadConfig(env: Environment = process.env): AppConfig {
+  return {
+    redisUrl: envRedisUrl(env),
+    parentMode: envChoice(env, 'TRACE_PARENT_MODE', ['parent', 'link']),
+    healthPort: envInteger(env, 'HEALTH_PORT', 3001, 0, 65535),
+  };
 }

@@ -8,8 +8,11 @@ export interface RedisTestServer {
   readonly port: number;
   /** Whether this server was started by the test (and so may be stopped, restarted or flushed by it). */
   readonly isPrivate: boolean;
-  /** Stops the server and starts a new one at the same address (an outage); refused for a `REDIS_URL` server. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server and starts a new one at the same address (an outage), running `whileDown` in between;
+   * refused for a `REDIS_URL` server.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,9 +46,13 @@ export async function startRedisTestServer({ requirePrivate = false } = {}): Pro
     url: `redis://127.0.0.1:${port}`,
     port,
     isPrivate: true,
-    restart: async () => {
+    restart: async (whileDown) => {
       await stopProcess(child);
-      child = await spawnRedisServer(port);
+      try {
+        await whileDown?.();
+      } finally {
+        child = await spawnRedisServer(port);
+      }
     },
     stop: () => stopProcess(child),
   };

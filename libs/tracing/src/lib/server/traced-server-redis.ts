@@ -76,6 +76,34 @@ export class TracedServerRedis extends ServerRedis {
     super.addHandler(pattern, traced, isEventHandler, extras);
   }
 
+  /**
+   * Whether the server can take messages now: its subscriber connection is up and has processed its SUBSCRIBE
+   * commands (a PING on that connection is answered after them, in order), and its reply connection answers too.
+   * For readiness probes; never throws.
+   */
+  async checkSubscribed(timeoutMs = 1000): Promise<{ subscribed: true } | { subscribed: false; reason: string }> {
+    const connections = [
+      ['subscriber', this.subClient],
+      ['publisher', this.pubClient],
+    ] as const;
+    for (const [role, client] of connections) {
+      if (!client) return { subscribed: false, reason: 'not listening yet' };
+      if (client.status !== 'ready') return { subscribed: false, reason: `${role} connection is ${client.status}` };
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no PONG within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(connections.map(([, client]) => client.ping())), timeout]);
+      return { subscribed: true };
+    } catch (error) {
+      return { subscribed: false, reason: `Redis did not answer: ${error instanceof Error ? error.message : String(error)}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private onProcessingStart(transportId: TransportId, context: unknown, done: () => Promise<unknown>): unknown {
     const run = () => (this.userStartHook ? this.userStartHook(transportId, context, done) : done());
     if (!(context instanceof RedisContext)) return run();

@@ -1,0 +1,64 @@
+/*
+ * What an operator relies on besides the traces: health endpoints an orchestrator can probe (redis-consumer is
+ * ready only while subscribed), the API description, and a start-up that refuses bad settings by name. These need
+ * the real processes: readiness is about their live Redis connections, start-up about their real exit.
+ */
+import { serveBuiltApp } from '@nest-redis-otel/testing';
+import { type ServedStack, serveStack } from './served-app';
+
+const RECONNECTED = 'Connected to Redis';
+
+describe('service affordances', () => {
+  let stack: ServedStack;
+
+  beforeAll(async () => {
+    stack = await serveStack({ requirePrivateRedis: true });
+  });
+
+  afterAll(() => stack?.stop());
+
+  it('redis-consumer is ready once subscribed, unready while Redis is down, ready again after it returns', async () => {
+    const { redis, consumer, baseUrl, consumerHealthUrl } = stack;
+    const ready = await fetch(consumerHealthUrl);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: 'ok' } });
+
+    const mark = consumer.lines.length;
+    await redis.restart(async () => {
+      const [consumerHealth, apiHealth] = await Promise.all([fetch(consumerHealthUrl), fetch(`${baseUrl}/health`)]);
+      expect(consumerHealth.status).toBe(503);
+      expect(await consumerHealth.json()).toMatchObject({ status: 'unavailable', reason: expect.any(String) });
+      expect(apiHealth.status).toBe(503);
+    });
+    // Both connections of the microservice (subscriber, publisher) are back: the subscriptions are restored.
+    const first = await consumer.waitForLine((line) => line.includes(RECONNECTED), { fromLine: mark });
+    await consumer.waitForLine((line) => line.includes(RECONNECTED), { fromLine: consumer.lines.indexOf(first, mark) + 1 });
+    expect((await fetch(consumerHealthUrl)).status).toBe(200);
+  });
+
+  it('items-api describes itself: Swagger UI at /api/docs, the OpenAPI document beside it', async () => {
+    const page = await fetch(`${stack.baseUrl}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const document = (await (await fetch(`${stack.baseUrl}/docs/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    expect(document.openapi).toMatch(/^3\./);
+    const responses = (path: string, method: string) => Object.keys(document.paths[path]?.[method]?.responses ?? {}).sort();
+    expect(responses('/api/items', 'post')).toEqual(['202', '400', '503']);
+    expect(responses('/api/items/{id}', 'get')).toEqual(['200', '400', '404', '503', '504']);
+    expect(responses('/api/pub', 'get')).toEqual(['202', '503']);
+    expect(responses('/api/health', 'get')).toEqual(['200', '503']);
+  });
+
+  it.each([
+    ['items-api', { PORT: 'eighty' }, 'PORT="eighty" is invalid: expected an integer from 0 to 65535'],
+    ['items-api', { REDIS_URL: 'localhost:6379' }, 'REDIS_URL "localhost:6379" must start with redis:// or rediss://'],
+    ['redis-consumer', { HEALTH_PORT: '-1' }, 'HEALTH_PORT="-1" is invalid'],
+    ['redis-consumer', { TRACE_PARENT_MODE: 'child' }, 'TRACE_PARENT_MODE="child" is invalid: expected "parent" or "link"'],
+  ])('%s refuses to start with %j, naming the variable', async (app, env, message) => {
+    const start = serveBuiltApp(app, { OTEL_SDK_DISABLED: 'true', ...env }, 'never printed');
+    await expect(start).rejects.toThrow(/exited \(code 1\)/);
+    await expect(start).rejects.toThrow(message);
+  });
+});

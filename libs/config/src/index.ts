@@ -1,0 +1,1 @@
+export { envChoice, envInteger, envRedisUrl, type Environment } from './lib/environment';

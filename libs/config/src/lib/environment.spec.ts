@@ -1,0 +1,37 @@
+import { envChoice, envInteger, envRedisUrl } from './environment';
+
+describe('envInteger', () => {
+  it('reads an integer in range, and falls back when unset or empty', () => {
+    expect(envInteger({ PORT: '8080' }, 'PORT', 3000, 0, 65535)).toBe(8080);
+    expect(envInteger({}, 'PORT', 3000, 0, 65535)).toBe(3000);
+    expect(envInteger({ PORT: '' }, 'PORT', 3000, 0, 65535)).toBe(3000);
+  });
+
+  it.each(['abc', '3.5', '70000', '-1', '1e3', '0x10', ' '])('rejects %j, naming the variable and the range', (raw) => {
+    expect(() => envInteger({ PORT: raw }, 'PORT', 3000, 0, 65535)).toThrow(
+      `PORT="${raw}" is invalid: expected an integer from 0 to 65535`,
+    );
+  });
+});
+
+describe('envChoice', () => {
+  it('reads one of the choices; the first is the default', () => {
+    expect(envChoice({ MODE: 'link' }, 'MODE', ['parent', 'link'])).toBe('link');
+    expect(envChoice({}, 'MODE', ['parent', 'link'])).toBe('parent');
+  });
+
+  it('rejects anything else, listing the choices', () => {
+    expect(() => envChoice({ MODE: 'Link' }, 'MODE', ['parent', 'link'])).toThrow('MODE="Link" is invalid: expected "parent" or "link"');
+  });
+});
+
+describe('envRedisUrl', () => {
+  it('defaults to the local Redis and accepts redis:// and rediss:// URLs', () => {
+    expect(envRedisUrl({})).toBe('redis://localhost:6379');
+    expect(envRedisUrl({ REDIS_URL: 'rediss://app:pw@cache:6380/2' })).toBe('rediss://app:pw@cache:6380/2');
+  });
+
+  it('rejects what Redis would refuse, naming REDIS_URL', () => {
+    expect(() => envRedisUrl({ REDIS_URL: 'http://cache' })).toThrow(/^REDIS_URL "http:\/\/cache" must start with/);
+  });
+});
