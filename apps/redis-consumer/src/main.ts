@@ -14,6 +14,8 @@ async function bootstrap(): Promise<void> {
   const microservice = tracedRedisServer({
     url: config.redisUrl,
     tracing: { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } },
+    maxMessageBytes: config.maxMessageBytes,
+    deadLetters: config.deadLetterMaxEntries > 0 && { key: config.deadLetterKey, maxEntries: config.deadLetterMaxEntries },
   });
   // A hybrid app: the Redis microservice, plus an HTTP port for the health endpoint only. `inheritAppConfig` gives
   // the microservice the app's global enhancers (TracingModule's interceptor).

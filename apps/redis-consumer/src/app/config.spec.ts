@@ -2,14 +2,33 @@ import { loadConfig } from './config';
 
 describe('redis-consumer configuration', () => {
   it('has working defaults', () => {
-    expect(loadConfig({})).toEqual({ redisUrl: 'redis://localhost:6379', parentMode: 'parent', healthPort: 3001 });
+    expect(loadConfig({})).toEqual({
+      redisUrl: 'redis://localhost:6379',
+      parentMode: 'parent',
+      healthPort: 3001,
+      maxMessageBytes: 1048576,
+      deadLetterKey: 'redis-consumer:dead-letters',
+      deadLetterMaxEntries: 1000,
+    });
   });
 
-  it('reads REDIS_URL, TRACE_PARENT_MODE and HEALTH_PORT', () => {
-    expect(loadConfig({ REDIS_URL: 'rediss://user:pw@cache:6380', TRACE_PARENT_MODE: 'link', HEALTH_PORT: '9001' })).toEqual({
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        REDIS_URL: 'rediss://user:pw@cache:6380',
+        TRACE_PARENT_MODE: 'link',
+        HEALTH_PORT: '9001',
+        MAX_MESSAGE_BYTES: '65536',
+        DEAD_LETTER_KEY: 'dlq',
+        DEAD_LETTER_MAX_ENTRIES: '0',
+      }),
+    ).toEqual({
       redisUrl: 'rediss://user:pw@cache:6380',
       parentMode: 'link',
       healthPort: 9001,
+      maxMessageBytes: 65536,
+      deadLetterKey: 'dlq',
+      deadLetterMaxEntries: 0,
     });
   });
 

@@ -9,6 +9,11 @@ export interface AppConfig {
   parentMode: 'parent' | 'link';
   /** Port of `GET /health` (200 once subscribed to its channels, 503 otherwise), for orchestrators. */
   healthPort: number;
+  /** Larger messages are refused unread (and kept in the dead-letter list). */
+  maxMessageBytes: number;
+  /** Redis list where refused messages are kept, newest first, with their reason. */
+  deadLetterKey: string;
+  deadLetterMaxEntries: number;
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -17,5 +22,8 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     redisUrl: envRedisUrl(env),
     parentMode: envChoice(env, 'TRACE_PARENT_MODE', ['parent', 'link']),
     healthPort: envInteger(env, 'HEALTH_PORT', 3001, 0, 65535),
+    maxMessageBytes: envInteger(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 512 * 1024 * 1024),
+    deadLetterKey: env['DEAD_LETTER_KEY'] || 'redis-consumer:dead-letters',
+    deadLetterMaxEntries: envInteger(env, 'DEAD_LETTER_MAX_ENTRIES', 1000, 0, 1_000_000),
   };
 }

@@ -13,6 +13,7 @@ export const TRACE_CONTEXT_KEYS = ['traceparent', 'tracestate', 'baggage'] as co
 export const MAX_TRACEPARENT_LENGTH = 55;
 export const MAX_TRACESTATE_LENGTH = 512;
 export const MAX_BAGGAGE_LENGTH = 8192;
+export const MAX_BAGGAGE_MEMBERS = 180;
 
 /** Default length cap of a captured payload field (see `payloadCapture`). */
 export const DEFAULT_PAYLOAD_FIELD_MAX_LENGTH = 256;

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { ClientRedis, type ReadPacket, type RedisOptions } from '@nestjs/microservices';
 import { type Context, type Span, context as otelContext, trace } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
@@ -6,6 +6,8 @@ import { isMessageSpan, MessageSpans, recordMessageFailure } from '../messaging/
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import { ATTR_MESSAGING_MESSAGE_ID } from '../semconv';
 import type { MessagingTracingOptions } from '../types';
+import { DeliveryAccounting } from './delivery-accounting';
+import { collapseOutageLogs } from './outage-log';
 import { redisConnectionOptions } from './redis-connection.options';
 
 /** Options of `TracedClientRedis`: Nest's Redis client options plus `tracing`. */
@@ -19,10 +21,13 @@ export class TracedClientRedis extends ClientRedis {
   private readonly messageSpans: MessageSpans;
   private readonly tracingLogger = new Logger(TracedClientRedis.name);
   private userDispatchHook?: (packet: ReadPacket) => void;
+  /** Events that reached no subscriber (lost: pub/sub keeps nothing), counted and logged once per stretch. */
+  readonly deliveries = new DeliveryAccounting(TracedClientRedis.name);
 
   constructor(options: TracedRedisClientOptions = {}) {
     const { tracing, ...redisOptions } = options;
     super(redisOptions);
+    (this as unknown as { logger: LoggerService }).logger = collapseOutageLogs(this.logger, 'Redis connection of the client');
     this.messageSpans = new MessageSpans(tracing);
     super.setOnDispatchHook((packet) => this.onDispatch(packet));
   }
@@ -88,6 +93,16 @@ export class TracedClientRedis extends ClientRedis {
       complete: () => span.end(),
     });
     return event$;
+  }
+
+  /** Nest's event publish, keeping what it drops: how many subscribers PUBLISH reached. */
+  protected override dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
+    const channel = this.normalizePattern(packet.pattern);
+    const message = JSON.stringify(this.serializer.serialize(packet));
+    return (this.pubClient.publish(channel, message) as Promise<number>).then((receivers) => {
+      this.deliveries.record(channel, receivers);
+      return undefined as T;
+    });
   }
 
   protected override assignPacketId(packet: ReadPacket) {

@@ -300,3 +300,42 @@ describe('extraction from malformed trace context', () => {
     expect(propagation.getBaggage(withBaggage)?.getEntry('constructor')?.value).toBe('polluted');
   });
 });
+
+describe('baggage limits on extract (W3C: 8192 bytes, 180 members)', () => {
+  const members = (count: number) => Array.from({ length: count }, (_, index) => `k${index}=v`).join(',');
+
+  it('keeps a baggage of 180 members whole, and only the first 180 of a longer one', () => {
+    expect(untrustedCarrierGetter.get({ baggage: members(180) }, 'baggage')).toBe(members(180));
+    expect(untrustedCarrierGetter.get({ baggage: members(500) }, 'baggage')).toBe(members(180));
+    const extracted = propagation.getBaggage(propagation.extract(ROOT_CONTEXT, { baggage: members(500) }, untrustedCarrierGetter));
+    expect(extracted?.getAllEntries()).toHaveLength(180);
+  });
+
+  it('ignores a baggage of at most 8192 characters but more than 8192 bytes', () => {
+    const multiByte = `k=${'é'.repeat(4096)}`;
+    expect(multiByte.length).toBeLessThanOrEqual(8192);
+    expect(Buffer.byteLength(multiByte)).toBeGreaterThan(8192);
+    expect(untrustedCarrierGetter.get({ baggage: multiByte }, 'baggage')).toBeUndefined();
+    expect(untrustedCarrierGetter.get({ baggage: `k=${'é'.repeat(100)}` }, 'baggage')).toBe(`k=${'é'.repeat(100)}`);
+  });
+
+  it('reads baggage keys named like Object.prototype members without polluting anything', () => {
+    const baggage = '__proto__=polluted,constructor=x,toString=y,hasOwnProperty=z';
+    const extracted = propagation.getBaggage(propagation.extract(ROOT_CONTEXT, { baggage }, untrustedCarrierGetter));
+    // The stock propagator collects entries in a plain object, where `__proto__` is not an entry: it is dropped.
+    expect(Object.fromEntries(extracted?.getAllEntries().map(([key, entry]) => [key, entry.value]) ?? [])).toEqual({
+      constructor: 'x',
+      toString: 'y',
+      hasOwnProperty: 'z',
+    });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.prototype.toString.call({})).toBe('[object Object]');
+  });
+
+  it('reads a 1 MB baggage string as no baggage, the traceparent beside it still used', () => {
+    const huge = 'k=v,'.repeat(262_144);
+    const extracted = propagation.extract(ROOT_CONTEXT, { traceparent: TRACEPARENT, baggage: huge }, untrustedCarrierGetter);
+    expect(propagation.getBaggage(extracted)).toBeUndefined();
+    expect(trace.getSpanContext(extracted)?.traceId).toBe(TRACEPARENT.split('-')[1]);
+  });
+});

@@ -1,6 +1,7 @@
 import { type Context, type TextMapGetter, defaultTextMapSetter, propagation } from '@opentelemetry/api';
 import {
   MAX_BAGGAGE_LENGTH,
+  MAX_BAGGAGE_MEMBERS,
   MAX_TRACEPARENT_LENGTH,
   MAX_TRACESTATE_LENGTH,
   TRACE_CONTEXT_KEYS,
@@ -29,7 +30,26 @@ function readTraceField(carrier: unknown, key: string): string | undefined {
   const maxLength = Object.hasOwn(MAX_LENGTH, key) ? MAX_LENGTH[key] : undefined;
   if (maxLength === undefined || !isRecord(carrier) || !Object.hasOwn(carrier, key)) return undefined;
   const value = carrier[key];
-  return typeof value === 'string' && value.length > 0 && value.length <= maxLength ? value : undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) return undefined;
+  return key === 'baggage' ? capBaggage(value) : value;
+}
+
+/**
+ * The W3C limits of a baggage, in bytes and members (https://www.w3.org/TR/baggage/#limits): over 8192 bytes it is
+ * ignored; over 180 members only the first 180 are read.
+ */
+function capBaggage(value: string): string | undefined {
+  // Only non-ASCII characters make the byte count exceed the character count, which was checked already.
+  if (!isAscii(value) && Buffer.byteLength(value) > MAX_BAGGAGE_LENGTH) return undefined;
+  let members = 1;
+  for (let index = value.indexOf(','); index !== -1; index = value.indexOf(',', index + 1)) {
+    if (++members > MAX_BAGGAGE_MEMBERS) return value.slice(0, index);
+  }
+  return value;
+}
+
+function isAscii(value: string): boolean {
+  return !/[\u0080-\uffff]/.test(value);
 }
 
 /** Writes `context`'s trace context (and baggage) into a new carrier through the global propagator. */

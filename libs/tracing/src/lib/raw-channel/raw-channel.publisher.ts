@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
 import { ROOT_CONTEXT, context as otelContext, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
+import { DeliveryAccounting } from '../client/delivery-accounting';
 import { MessageSpans, recordMessageFailure } from '../messaging/message-spans';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import type { MessagingTracingOptions } from '../types';
@@ -12,9 +12,8 @@ import type { MessagingTracingOptions } from '../types';
  */
 export class RawChannelPublisher {
   private readonly messageSpans: MessageSpans;
-  private readonly logger = new Logger(RawChannelPublisher.name);
-  /** Pub/sub drops a message nobody listens to: say so once per stretch of such publishes, not per message. */
-  private isWarningAboutNoSubscriber = false;
+  /** Publishes that reached no subscriber, counted and logged once per stretch. */
+  readonly deliveries = new DeliveryAccounting(RawChannelPublisher.name);
   private connected?: Promise<unknown>;
 
   constructor(
@@ -33,10 +32,7 @@ export class RawChannelPublisher {
     try {
       const message = JSON.stringify({ ...payload, ...injectTraceCarrier(spanContext) });
       const receivers = await otelContext.with(spanContext, () => this.redis.publish(channel, message));
-      if (receivers === 0 && !this.isWarningAboutNoSubscriber) {
-        this.logger.warn(`No subscriber on "${channel}": the message was not delivered (Redis pub/sub keeps nothing)`);
-      }
-      this.isWarningAboutNoSubscriber = receivers === 0;
+      this.deliveries.record(channel, receivers);
       return receivers;
     } catch (error) {
       recordMessageFailure(span, error);

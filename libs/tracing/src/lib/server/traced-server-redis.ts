@@ -1,14 +1,23 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { type MessageHandler, RedisContext, type RedisOptions, ServerRedis, type Transport } from '@nestjs/microservices';
 import { type Span, context as otelContext, trace } from '@opentelemetry/api';
 import { isObservable, tap } from 'rxjs';
 import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
 import type { MessagingTracingOptions } from '../types';
+import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
+import { type DeadLetterOptions, DeadLetters } from './dead-letters';
+import { DEFAULT_MAX_MESSAGE_BYTES, inspectMessage } from './message-guard';
 import { TraceContextDeserializer } from './trace-context.deserializer';
 
-/** Options of `TracedServerRedis`: Nest's Redis server options plus `tracing`. */
-export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & { tracing?: MessagingTracingOptions };
+/** Options of `TracedServerRedis`: Nest's Redis server options plus `tracing` and the handling of bad messages. */
+export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & {
+  tracing?: MessagingTracingOptions;
+  /** Larger messages are refused (dead-lettered) unread. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Where refused messages are kept; `false`: only counted and logged. */
+  deadLetters?: DeadLetterOptions | false;
+};
 
 type TransportId = Transport | symbol;
 type ProcessingStartHook = (transportId: TransportId, context: unknown, done: () => Promise<unknown>) => void;
@@ -28,10 +37,18 @@ export class TracedServerRedis extends ServerRedis {
   private readonly processingSpans = new WeakMap<object, Span>();
   private userStartHook?: ProcessingStartHook;
   private userEndHook?: ProcessingEndHook;
+  private readonly maxMessageBytes: number;
+  /** Messages refused before any handler: counted, logged once per kind and interval, kept in a Redis list. */
+  readonly deadLetters: DeadLetters;
+  /** The message `handleMessage` just inspected, handed to `parseMessage` so that it is parsed once. */
+  private inspected?: { raw: string; message: Record<string, unknown> };
 
   constructor(options: TracedRedisServerOptions = {}) {
-    const { tracing, ...redisOptions } = options;
+    const { tracing, maxMessageBytes, deadLetters, ...redisOptions } = options;
     super(redisOptions);
+    (this as unknown as { logger: LoggerService }).logger = collapseOutageLogs(this.logger, 'Redis connection of the microservice');
+    this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
     this.messageSpans = new MessageSpans(tracing);
     this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet) =>
       this.messageFacts.set(metadata, { data: packet.data, messageId: 'id' in packet ? packet.id : undefined }),
@@ -74,6 +91,25 @@ export class TracedServerRedis extends ServerRedis {
       set: (next: MessageHandler['next']) => (callback.next = next),
     });
     super.addHandler(pattern, traced, isEventHandler, extras);
+  }
+
+  /**
+   * Refuses what no handler should see (oversized, not JSON, not an object, prototype keys, a pattern that is not
+   * the channel's) into the dead letters; the rest goes to Nest, already parsed.
+   */
+  override async handleMessage(channel: string, buffer: string, pub: unknown, pattern: string): Promise<unknown> {
+    const raw = typeof buffer === 'string' ? buffer : String(buffer);
+    // With wildcards, `channel` is the subscribed pattern: a packet's own pattern cannot be compared with it.
+    const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes);
+    if (!inspection.accepted) return this.deadLetters.keep(inspection.kind, inspection.reason, pattern ?? channel, raw);
+    this.inspected = { raw, message: inspection.message };
+    return super.handleMessage(channel, buffer, pub, pattern);
+  }
+
+  override parseMessage(content: unknown): Record<string, unknown> {
+    const inspected = this.inspected;
+    this.inspected = undefined;
+    return inspected && inspected.raw === content ? inspected.message : super.parseMessage(content);
   }
 
   /**
