@@ -1,17 +1,15 @@
 import 'reflect-metadata';
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app/app.module';
 import { loadConfig } from './app/config';
-import { setUpOpenApi } from './app/openapi';
+import { configureApp } from './app/configure-app';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  const app = await NestFactory.create(AppModule.register(config));
-  app.setGlobalPrefix('api');
-  setUpOpenApi(app);
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
-  app.enableShutdownHooks();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config));
+  configureApp(app);
   await app.listen(config.port);
   Logger.log(`items-api listening on ${await app.getUrl()}/api (Redis at ${new URL(config.redisUrl).host})`, 'Bootstrap');
 }

@@ -24,10 +24,8 @@ export function inspectMessage(raw: string, channel: string | undefined, maxByte
   try {
     // Keys spelled with escapes (\u005f…) decode to the same names: only a parse sees them for sure.
     message = mayHidePrototypeKey(raw)
-      ? JSON.parse(raw, function (key, value: unknown) {
-          if (key === '__proto__' || (key === 'constructor' && isObject(value) && Object.hasOwn(value, 'prototype'))) {
-            prototypeKey ??= key === '__proto__' ? '__proto__' : 'constructor.prototype';
-          }
+      ? JSON.parse(raw, (key, value: unknown) => {
+          prototypeKey ??= prototypePollutionKey(key, value);
           return value;
         })
       : JSON.parse(raw);
@@ -47,6 +45,16 @@ export function inspectMessage(raw: string, channel: string | undefined, maxByte
     return { accepted: false, kind: 'unknown-pattern', reason: `pattern ${shown} does not match channel "${channel}"` };
   }
   return { accepted: true, message };
+}
+
+/**
+ * For a `JSON.parse` reviver: the key path (`__proto__`, `constructor.prototype`) through which this key/value pair
+ * could reach an object's prototype once the parsed value is merged or copied with assignment, or undefined.
+ */
+export function prototypePollutionKey(key: string, value: unknown): string | undefined {
+  if (key === '__proto__') return '__proto__';
+  if (key === 'constructor' && isObject(value) && Object.hasOwn(value, 'prototype')) return 'constructor.prototype';
+  return undefined;
 }
 
 function mayHidePrototypeKey(raw: string): boolean {

@@ -1,0 +1,13 @@
+import { ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { useSafeJsonBodies } from './json-body';
+import { setUpOpenApi } from './openapi';
+
+/** Everything main.ts sets on the app besides listening: shared with the tests that start it in-process. */
+export function configureApp(app: NestExpressApplication): void {
+  useSafeJsonBodies(app);
+  app.setGlobalPrefix('api');
+  setUpOpenApi(app);
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
+  app.enableShutdownHooks();
+}

@@ -1,0 +1,97 @@
+/*
+ * items-api is the internet-facing edge: hostile bodies and headers must get a clear 4xx, never a 500, and must not
+ * reach any prototype. The app runs in this process (as main.ts configures it) so that the test can look at
+ * Object.prototype after each request; Redis is a private redis-server.
+ */
+import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { type RedisTestServer, startRedisTestServer } from '@nest-redis-otel/testing';
+import { AppModule } from './app.module';
+import { loadConfig } from './config';
+import { configureApp } from './configure-app';
+
+const json = { 'content-type': 'application/json' };
+
+describe('items-api against bad HTTP input', () => {
+  let redis: RedisTestServer;
+  let app: NestExpressApplication;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    redis = await startRedisTestServer();
+    app = await NestFactory.create<NestExpressApplication>(AppModule.register(loadConfig({ REDIS_URL: redis.url })), {
+      logger: false,
+    });
+    configureApp(app);
+    await app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/api`;
+  }, 30_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+  });
+
+  afterEach(() => {
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+
+  it.each([
+    ['truncated JSON', '{"name": ', /JSON/],
+    ['null', 'null', /JSON/],
+    ['an array', '[{"name":"a"}]', /should not exist|name must be a string/],
+    ['a wrong type and a negative price', '{"name":5,"price":-1}', /name must be a string.*price must not be less than 0/],
+    ['an empty name', '{"name":""}', /name must be longer than or equal to 1/],
+    ['a 201-character name', JSON.stringify({ name: 'x'.repeat(201) }), /shorter than or equal to 200/],
+    ['an unknown field', '{"name":"a","admin":true}', /property admin should not exist/],
+    ['a NaN-like price', '{"name":"a","price":"NaN"}', /price must be a number/],
+    ['__proto__', '{"name":"a","__proto__":{"polluted":true}}', /"__proto__" keys are not accepted/],
+    ['a nested __proto__', '{"name":"a","x":{"__proto__":{"polluted":true}}}', /"__proto__" keys are not accepted/],
+    ['an escaped __proto__', '{"name":"a","\\u005f_proto__":{"polluted":true}}', /"__proto__" keys are not accepted/],
+    ['constructor.prototype', '{"name":"a","constructor":{"prototype":{"polluted":true}}}', /"constructor.prototype" keys/],
+  ])('POST /api/items with %s: 400 with the reason', async (_, body, message) => {
+    const response = await fetch(`${baseUrl}/items`, { method: 'POST', headers: json, body });
+    const answer = (await response.json()) as { statusCode: number; message: string | string[] };
+    expect(response.status).toBe(400);
+    expect([answer.message].flat().join('; ')).toMatch(message);
+  });
+
+  it('a body over 16 KiB: 413', async () => {
+    const response = await fetch(`${baseUrl}/items`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ name: 'a', padding: 'x'.repeat(17 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+  });
+
+  it('a body that is not JSON: 400 with the field errors, not 500', async () => {
+    const response = await fetch(`${baseUrl}/items`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(response.status).toBe(400);
+  });
+
+  it.each(['/items/not-a-uuid', '/items/%E0%A4%A', '/items/%'])('GET %s: 400', async (path) => {
+    expect((await fetch(`${baseUrl}${path}`)).status).toBe(400);
+  });
+
+  it('a header set over 16 KiB is refused by the HTTP server (431), which keeps serving', async () => {
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const request = httpRequest(`${baseUrl}/health`, { headers: { 'x-filler': 'a'.repeat(17 * 1024) } }, (response) => {
+        response.resume();
+        resolve(response.statusCode);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    expect(status).toBe(431);
+    expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
+  });
+
+  it('a valid item after all that: 202', async () => {
+    const response = await fetch(`${baseUrl}/items`, { method: 'POST', headers: json, body: '{"name":"still fine","price":0}' });
+    expect(response.status).toBe(202);
+  });
+});
