@@ -7,6 +7,13 @@ import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrum
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  EdgeContextPropagator,
+  INCOMING_CONTEXT_POLICIES,
+  type IncomingContextPolicy,
+} from '../lib/propagation/edge-context';
+import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
 
 const REQUEST_ID_HEADER = 'x-request-id';
 const HEALTH_PATH = /^(\/api)?\/health(\?|$)/;
@@ -17,6 +24,10 @@ export interface StartTracingOptions {
   serviceName: string;
   /** Upper bound of the final flush on shutdown. Default 5000 ms. */
   shutdownTimeoutMs?: number;
+  /** Incoming HTTP trace context: `link` (default), `trust` or `ignore`. Default: `INCOMING_TRACE_CONTEXT`. */
+  incomingContext?: IncomingContextPolicy;
+  /** Incoming HTTP baggage keys kept; the rest is dropped. Default: `INCOMING_BAGGAGE_ALLOWLIST` (comma-separated). */
+  incomingBaggageAllowlist?: readonly string[];
 }
 
 /** The running SDK, or a disabled stand-in (`OTEL_SDK_DISABLED=true`). */
@@ -37,15 +48,23 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
   if (isTrue(process.env['OTEL_SDK_DISABLED'])) {
     return { isEnabled: false, shutdown: async () => undefined };
   }
+  const incomingContext = options.incomingContext ?? incomingContextFromEnv();
+  const baggageAllowlist = options.incomingBaggageAllowlist ?? listFromEnv('INCOMING_BAGGAGE_ALLOWLIST');
   register('@opentelemetry/instrumentation/hook.mjs', pathToFileURL(`${process.cwd()}/`));
 
   const sdk = new NodeSDK({
     ...(process.env['OTEL_SERVICE_NAME'] ? {} : { serviceName: options.serviceName }),
-    // OTLP over gRPC; endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, default http://localhost:4317.
-    traceExporter: new OTLPTraceExporter(),
-    textMapPropagator: new CompositePropagator({
-      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-    }),
+    spanProcessors: [
+      new UntrustedParentLinkProcessor(),
+      // OTLP over gRPC; endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, default http://localhost:4317. The batch
+      // processor reads OTEL_BSP_*.
+      new BatchSpanProcessor(new OTLPTraceExporter()),
+    ],
+    textMapPropagator: new EdgeContextPropagator(
+      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+      incomingContext,
+      new Set(baggageAllowlist),
+    ),
     instrumentations: [
       new HttpInstrumentation({
         // The request id on the SERVER span: find a request's trace in Jaeger by the id its caller saw.
@@ -99,6 +118,21 @@ function withTimeout(promise: Promise<void>, timeoutMs: number): Promise<void> {
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function incomingContextFromEnv(): IncomingContextPolicy {
+  const value = process.env['INCOMING_TRACE_CONTEXT']?.trim() || INCOMING_CONTEXT_POLICIES[0];
+  if ((INCOMING_CONTEXT_POLICIES as readonly string[]).includes(value)) return value as IncomingContextPolicy;
+  // The bootstrap runs before the app and its configuration check: stop here, naming the variable.
+  console.error(`INCOMING_TRACE_CONTEXT="${value}" is invalid: expected "link", "trust" or "ignore"`);
+  process.exit(1);
+}
+
+function listFromEnv(name: string): string[] {
+  return (process.env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
 }
 
 function isTrue(value: string | undefined): boolean {

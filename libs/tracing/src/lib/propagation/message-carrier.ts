@@ -17,11 +17,24 @@ const MAX_LENGTH: Record<string, number> = {
 };
 
 /**
+ * Marks the getter that reads context from messages, for `EdgeContextPropagator` to tell messages from HTTP
+ * requests. A registered symbol: the SDK bootstrap and the app are separate bundles, each with its own copy of
+ * this module, so the getter object itself cannot be compared.
+ */
+export const MESSAGE_CARRIER_GETTER = Symbol.for('@nest-redis-otel/tracing message carrier getter');
+
+/** Whether `getter` reads trace context from a message (rather than, say, HTTP headers). */
+export function isMessageCarrierGetter(getter: unknown): boolean {
+  return typeof getter === 'object' && getter !== null && (getter as Record<symbol, unknown>)[MESSAGE_CARRIER_GETTER] === true;
+}
+
+/**
  * Reads trace context from a carrier that came over the wire and may be anything: only own string properties
  * within the W3C size limits are seen; everything else reads as absent, so that the propagators fall back to
  * "no parent" instead of parsing hostile input.
  */
-export const untrustedCarrierGetter: TextMapGetter<unknown> = {
+export const untrustedCarrierGetter: TextMapGetter<unknown> & { readonly [MESSAGE_CARRIER_GETTER]: true } = {
+  [MESSAGE_CARRIER_GETTER]: true,
   keys: (carrier) => (isRecord(carrier) ? Object.keys(carrier).filter((key) => Object.hasOwn(MAX_LENGTH, key)) : []),
   get: (carrier, key) => readTraceField(carrier, key),
 };
