@@ -13,6 +13,7 @@ import {
   INCOMING_CONTEXT_POLICIES,
   type IncomingContextPolicy,
 } from '../lib/propagation/edge-context';
+import { withTimeout } from '../lib/with-timeout';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -109,15 +110,6 @@ function installShutdownOnSignals(shutdown: () => Promise<void>): void {
     };
     process.on(signal, onSignal);
   }
-}
-
-function withTimeout(promise: Promise<void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up after ${timeoutMs} ms`)), timeoutMs);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function incomingContextFromEnv(): IncomingContextPolicy {

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
 import { ClientRedis } from '@nestjs/microservices';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { withTimeout } from '@nest-redis-otel/tracing';
 import { ITEMS_CLIENT } from '../items/items.client';
 
 const HEALTH_TIMEOUT_MS = 1000;
@@ -33,13 +34,4 @@ export class HealthController {
       );
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  promise.catch(() => undefined); // settles after the timeout won: nothing left to report
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

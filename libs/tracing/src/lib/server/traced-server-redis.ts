@@ -1,13 +1,22 @@
+import { EventEmitter, once } from 'node:events';
 import { Logger, type LoggerService } from '@nestjs/common';
-import { type MessageHandler, RedisContext, type RedisOptions, ServerRedis, type Transport } from '@nestjs/microservices';
+import {
+  type MessageHandler,
+  RedisContext,
+  type RedisOptions,
+  ServerRedis,
+  type Transport,
+  type WritePacket,
+} from '@nestjs/microservices';
 import { type Span, context as otelContext, trace } from '@opentelemetry/api';
-import { isObservable, tap } from 'rxjs';
+import { isObservable, type Observable, type Subscription, tap } from 'rxjs';
 import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
 import { type DeadLetterOptions, DeadLetters } from './dead-letters';
 import { DEFAULT_MAX_MESSAGE_BYTES, inspectMessage } from './message-guard';
+import { withTimeout } from '../with-timeout';
 import { TraceContextDeserializer } from './trace-context.deserializer';
 
 /** Options of `TracedServerRedis`: Nest's Redis server options plus `tracing` and the handling of bad messages. */
@@ -17,6 +26,8 @@ export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & {
   maxMessageBytes?: number;
   /** Where refused messages are kept; `false`: only counted and logged. */
   deadLetters?: DeadLetterOptions | false;
+  /** On close, how long the handlers already running may take to finish. Default 8000 ms. */
+  drainTimeoutMs?: number;
 };
 
 type TransportId = Transport | symbol;
@@ -40,14 +51,20 @@ export class TracedServerRedis extends ServerRedis {
   private readonly maxMessageBytes: number;
   /** Messages refused before any handler: counted, logged once per kind and interval, kept in a Redis list. */
   readonly deadLetters: DeadLetters;
+  /** Handlers running now; `idle` is emitted when the last one finishes (for a graceful close). */
+  private inFlight = 0;
+  private readonly idle = new EventEmitter();
+  private readonly drainTimeoutMs: number;
+  private closing?: Promise<void>;
   /** The message `handleMessage` just inspected, handed to `parseMessage` so that it is parsed once. */
   private inspected?: { raw: string; message: Record<string, unknown> };
 
   constructor(options: TracedRedisServerOptions = {}) {
-    const { tracing, maxMessageBytes, deadLetters, ...redisOptions } = options;
+    const { tracing, maxMessageBytes, deadLetters, drainTimeoutMs, ...redisOptions } = options;
     super(redisOptions);
     (this as unknown as { logger: LoggerService }).logger = collapseOutageLogs(this.logger, 'Redis connection of the microservice');
     this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.drainTimeoutMs = drainTimeoutMs ?? 8000;
     this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
     this.messageSpans = new MessageSpans(tracing);
     this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet) =>
@@ -106,6 +123,51 @@ export class TracedServerRedis extends ServerRedis {
     return super.handleMessage(channel, buffer, pub, pattern);
   }
 
+  /**
+   * Nest replies on the next tick, after the handler's end hook: the reply pipeline counts as in flight until its
+   * last packet (`isDisposed`) is handed to Redis, so that a graceful close does not cut a reply.
+   */
+  override send(stream$: Observable<unknown>, respond: (data: WritePacket) => Promise<unknown> | void): Subscription {
+    this.inFlight++;
+    let isDone = false;
+    const done = () => {
+      if (isDone) return;
+      isDone = true;
+      if (--this.inFlight === 0) this.idle.emit('idle');
+    };
+    return super.send(stream$, async (packet: WritePacket) => {
+      try {
+        return await respond(packet);
+      } finally {
+        if (packet.isDisposed) done();
+      }
+    });
+  }
+
+  /**
+   * A graceful stop: no new message is taken (unsubscribed first), the handlers already running finish (their
+   * replies are sent) within `drainTimeoutMs`, then the connections close. Calling it again returns the same stop.
+   */
+  override close(): Promise<void> {
+    this.closing ??= this.drainAndClose();
+    return this.closing;
+  }
+
+  private async drainAndClose(): Promise<void> {
+    const subscriber = this.subClient as { status?: string; unsubscribe(): Promise<unknown> } | undefined;
+    if (subscriber?.status === 'ready') {
+      await withTimeout(subscriber.unsubscribe(), 1000).catch(() => undefined); // closing anyway
+    }
+    if (this.inFlight > 0) {
+      const drained = await withTimeout(once(this.idle, 'idle'), this.drainTimeoutMs).then(
+        () => true,
+        () => false,
+      );
+      if (!drained) this.tracingLogger.warn(`Closing with ${this.inFlight} handler(s) still running after ${this.drainTimeoutMs} ms`);
+    }
+    await super.close();
+  }
+
   override parseMessage(content: unknown): Record<string, unknown> {
     const inspected = this.inspected;
     this.inspected = undefined;
@@ -126,21 +188,18 @@ export class TracedServerRedis extends ServerRedis {
       if (!client) return { subscribed: false, reason: 'not listening yet' };
       if (client.status !== 'ready') return { subscribed: false, reason: `${role} connection is ${client.status}` };
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no PONG within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      await Promise.race([Promise.all(connections.map(([, client]) => client.ping())), timeout]);
+      await withTimeout(Promise.all(connections.map(([, client]) => client.ping())), timeoutMs);
       return { subscribed: true };
     } catch (error) {
       return { subscribed: false, reason: `Redis did not answer: ${error instanceof Error ? error.message : String(error)}` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   private onProcessingStart(transportId: TransportId, context: unknown, done: () => Promise<unknown>): unknown {
+    // Counted from here to the end hook, which Nest runs exactly once, when the handler's result has settled (a
+    // request's reply handed to Redis): what a graceful close waits for.
+    this.inFlight++;
     const run = () => (this.userStartHook ? this.userStartHook(transportId, context, done) : done());
     if (!(context instanceof RedisContext)) return run();
     let started: ReturnType<MessageSpans['startConsumer']>;
@@ -158,6 +217,7 @@ export class TracedServerRedis extends ServerRedis {
   }
 
   private onProcessingEnd(transportId: TransportId, context: unknown): void {
+    if (--this.inFlight === 0) this.idle.emit('idle');
     try {
       this.userEndHook?.(transportId, context);
     } finally {
@@ -180,3 +240,4 @@ export type TracedRedisServerConfig = { url?: string } & TracedRedisServerOption
 export function tracedRedisServer({ url, ...options }: TracedRedisServerConfig = {}) {
   return { strategy: new TracedServerRedis({ ...redisConnectionOptions(url), ...options }) };
 }
+
