@@ -7,4 +7,5 @@ export {
   type RedisTestServer,
 } from './lib/redis-test.server';
 export { serveBuiltApp, WORKSPACE_ROOT, type ServedApp } from './lib/served-app';
+export { serveStack, type ServedStack } from './lib/served-stack';
 export { findSpan, spanTree } from './lib/span-queries';

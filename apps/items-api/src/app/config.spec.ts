@@ -6,7 +6,7 @@ describe('items-api configuration', () => {
       port: 3000,
       redisUrl: 'redis://localhost:6379',
       replyTimeoutMs: 5000,
-      publishTimeoutMs: 2000,
+      publishTimeoutMs: 1500,
     });
   });
 

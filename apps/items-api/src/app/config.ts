@@ -18,6 +18,6 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     port: envInteger(env, 'PORT', 3000, 0, 65535),
     redisUrl: envRedisUrl(env),
     replyTimeoutMs: envInteger(env, 'REPLY_TIMEOUT_MS', 5000, 1, 600_000),
-    publishTimeoutMs: envInteger(env, 'PUBLISH_TIMEOUT_MS', 2000, 1, 600_000),
+    publishTimeoutMs: envInteger(env, 'PUBLISH_TIMEOUT_MS', 1500, 1, 600_000),
   };
 }

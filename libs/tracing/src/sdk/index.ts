@@ -1,1 +1,1 @@
-export { startTracing, type StartTracingOptions, type TracingHandle } from './start-tracing';
+export { rateLimitedErrors, startTracing, type StartTracingOptions, type TracingHandle } from './start-tracing';

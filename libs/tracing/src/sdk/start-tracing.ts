@@ -1,7 +1,13 @@
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { diag } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  type ErrorHandler,
+  setGlobalErrorHandler,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -27,6 +33,8 @@ export interface StartTracingOptions {
   shutdownTimeoutMs?: number;
   /** Incoming HTTP trace context: `link` (default), `trust` or `ignore`. Default: `INCOMING_TRACE_CONTEXT`. */
   incomingContext?: IncomingContextPolicy;
+  /** OpenTelemetry errors (failed exports when the collector is away) are logged at most once per interval. */
+  errorLogIntervalMs?: number;
   /** Incoming HTTP baggage keys kept; the rest is dropped. Default: `INCOMING_BAGGAGE_ALLOWLIST` (comma-separated). */
   incomingBaggageAllowlist?: readonly string[];
 }
@@ -83,6 +91,8 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
     metricReaders: [],
   });
   sdk.start();
+  // Without a collector every batch fails: say so once a minute, not once per batch (or, worse, never).
+  setGlobalErrorHandler(rateLimitedErrors(options.errorLogIntervalMs ?? 60_000));
 
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
   let shutdownPromise: Promise<void> | undefined;
@@ -110,6 +120,28 @@ function installShutdownOnSignals(shutdown: () => Promise<void>): void {
     };
     process.on(signal, onSignal);
   }
+}
+
+/**
+ * The SDK's error handler, rate-limited: the first error is logged, the next ones within `intervalMs` are counted
+ * and reported with the next line. The app goes on either way; spans that cannot be exported are dropped once the
+ * batch queue is full (OTEL_BSP_MAX_QUEUE_SIZE), which bounds the memory they take.
+ */
+export function rateLimitedErrors(intervalMs: number, write: (line: string) => void = (line) => console.warn(line)): ErrorHandler {
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - loggedAt < intervalMs) {
+      suppressed++;
+      return;
+    }
+    const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
+    const more = suppressed > 0 ? ` (${suppressed} more in the last ${Math.round((now - loggedAt) / 1000)} s)` : '';
+    write(`OpenTelemetry: ${reason}${more}; the service goes on, spans that cannot be exported are dropped`);
+    loggedAt = now;
+    suppressed = 0;
+  };
 }
 
 function incomingContextFromEnv(): IncomingContextPolicy {
