@@ -15,6 +15,7 @@ import { ITEMS_CLIENT } from './items/items.client';
 import { ItemsController } from './items/items.controller';
 import { PubController } from './pub/pub.controller';
 import { RequestIdMiddleware } from './request-id/request-id.middleware';
+import { ConnectionDrainingMiddleware, ShutdownState } from './shutdown/connection-draining';
 
 @Module({})
 export class AppModule implements NestModule, OnApplicationBootstrap {
@@ -28,7 +29,7 @@ export class AppModule implements NestModule, OnApplicationBootstrap {
         ClientsModule.register([{ name: ITEMS_CLIENT, ...tracedRedisClient({ url: config.redisUrl }) }]),
       ],
       controllers: [ItemsController, PubController, HealthController],
-      providers: [{ provide: APP_CONFIG, useValue: config }],
+      providers: [{ provide: APP_CONFIG, useValue: config }, ShutdownState],
     };
   }
 
@@ -40,6 +41,6 @@ export class AppModule implements NestModule, OnApplicationBootstrap {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware).forRoutes('*path');
+    consumer.apply(ConnectionDrainingMiddleware, RequestIdMiddleware).forRoutes('*path');
   }
 }

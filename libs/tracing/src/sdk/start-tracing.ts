@@ -112,13 +112,15 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
  * that the spans of the app's last work are flushed rather than dropped.
  */
 function installShutdownOnSignals(shutdown: () => Promise<void>): void {
+  let isExiting = false;
   for (const signal of SHUTDOWN_SIGNALS) {
-    const onSignal = () => {
-      if (process.listenerCount(signal) > 1) return;
-      process.removeListener(signal, onSignal);
+    // Stays installed: a signal that arrives while the SDK flushes (a second Ctrl-C, or the app raising the signal
+    // again once it closed) must find a listener, or Node's default action would kill the process mid-flush.
+    process.on(signal, () => {
+      if (process.listenerCount(signal) > 1 || isExiting) return;
+      isExiting = true;
       void shutdown().finally(() => process.exit(0));
-    };
-    process.on(signal, onSignal);
+    });
   }
 }
 
