@@ -16,7 +16,7 @@ const FULL: Durations = {
   outageSeconds: 30,
   steadySeconds: 60,
   steadyRate: 1000,
-  deadCollectorSeconds: 30,
+  deadCollectorSeconds: 20,
   deadCollectorExport: { scheduleDelayMs: 5000, timeoutMs: 10_000 },
 };
 const SMOKE: Durations = {

@@ -18,3 +18,4 @@ export type { TraceCarrier } from './lib/propagation/message-carrier';
 export { DEFAULT_REDIS_URL, TRACE_CONTEXT_KEYS, PAYLOAD_ATTRIBUTE_PREFIX } from './lib/constants';
 export type { ConsumerParentMode, MessagingTracingOptions, PayloadCaptureOptions } from './lib/types';
 export { withTimeout } from './lib/with-timeout';
+export { RateLimitedLog } from './lib/logging/rate-limited-log';

@@ -18,7 +18,7 @@ describe('rateLimitedErrors (the SDK error handler)', () => {
     jest.advanceTimersByTime(5_000);
     handle('4 DEADLINE_EXCEEDED');
     expect(lines[1]).toBe(
-      'OpenTelemetry: 4 DEADLINE_EXCEEDED (11 more in the last 60 s); the service goes on, spans that cannot be exported are dropped',
+      'OpenTelemetry: 4 DEADLINE_EXCEEDED; the service goes on, spans that cannot be exported are dropped (11 more in the last 60 s)',
     );
   });
 

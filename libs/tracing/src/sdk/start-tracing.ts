@@ -19,6 +19,7 @@ import {
   INCOMING_CONTEXT_POLICIES,
   type IncomingContextPolicy,
 } from '../lib/propagation/edge-context';
+import { RateLimitedLog } from '../lib/logging/rate-limited-log';
 import { withTimeout } from '../lib/with-timeout';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
 
@@ -130,19 +131,10 @@ function installShutdownOnSignals(shutdown: () => Promise<void>): void {
  * batch queue is full (OTEL_BSP_MAX_QUEUE_SIZE), which bounds the memory they take.
  */
 export function rateLimitedErrors(intervalMs: number, write: (line: string) => void = (line) => console.warn(line)): ErrorHandler {
-  let loggedAt = Number.NEGATIVE_INFINITY;
-  let suppressed = 0;
+  const log = new RateLimitedLog(write, intervalMs);
   return (error) => {
-    const now = Date.now();
-    if (now - loggedAt < intervalMs) {
-      suppressed++;
-      return;
-    }
     const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
-    const more = suppressed > 0 ? ` (${suppressed} more in the last ${Math.round((now - loggedAt) / 1000)} s)` : '';
-    write(`OpenTelemetry: ${reason}${more}; the service goes on, spans that cannot be exported are dropped`);
-    loggedAt = now;
-    suppressed = 0;
+    log.write('sdk-error', `OpenTelemetry: ${reason}; the service goes on, spans that cannot be exported are dropped`);
   };
 }
 

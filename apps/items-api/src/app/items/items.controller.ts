@@ -33,6 +33,7 @@ import {
   type Item,
   type ItemCreatedEvent,
 } from '@nest-redis-otel/item-messages';
+import { RateLimitedLog } from '@nest-redis-otel/tracing';
 import { firstValueFrom, lastValueFrom, timeout, TimeoutError } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { RequestId } from '../request-id/request-id.middleware';
@@ -44,6 +45,8 @@ import { ItemAcceptedResponse, ItemResponse } from './item.responses';
 @Controller('items')
 export class ItemsController {
   private readonly logger = new Logger(ItemsController.name);
+  /** During an outage every request fails the same way: one line per minute and kind, with the count. */
+  private readonly failures = new RateLimitedLog((line) => this.logger.warn(line));
 
   constructor(
     @Inject(ITEMS_CLIENT) private readonly client: ClientProxy,
@@ -64,7 +67,7 @@ export class ItemsController {
         defaultValue: undefined,
       });
     } catch (error) {
-      this.logger.warn(`item.created not published: ${describe(error)}`);
+      this.failures.write('item.created', `item.created not published: ${describe(error)}`);
       throw new ServiceUnavailableException('Redis is unavailable: the item was not accepted, retry later');
     }
     return { id: event.id, requestId };
@@ -87,7 +90,7 @@ export class ItemsController {
         throw new GatewayTimeoutException(`No reply from redis-consumer within ${this.config.replyTimeoutMs} ms`);
       }
       if (isRpcError(error) && error.code === ITEM_NOT_FOUND) throw new NotFoundException(`Item ${id} not found`);
-      this.logger.warn(`item.get failed: ${describe(error)}`);
+      this.failures.write('item.get', `item.get failed: ${describe(error)}`);
       throw new ServiceUnavailableException('Redis or redis-consumer is unavailable, retry later');
     }
   }

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, HttpStatus, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { TUTORIAL_CHANNEL, type TutorialMessage } from '@nest-redis-otel/item-messages';
-import { RawChannelPublisher } from '@nest-redis-otel/tracing';
+import { RateLimitedLog, RawChannelPublisher } from '@nest-redis-otel/tracing';
 import { RequestId } from '../request-id/request-id.middleware';
 
 /** The Python tutorial's publisher: raw JSON with the W3C keys at the top level, on `my-channel`. */
@@ -9,6 +9,7 @@ import { RequestId } from '../request-id/request-id.middleware';
 @Controller('pub')
 export class PubController {
   private readonly logger = new Logger(PubController.name);
+  private readonly failures = new RateLimitedLog((line) => this.logger.warn(line));
 
   constructor(private readonly publisher: RawChannelPublisher) {}
 
@@ -25,7 +26,7 @@ export class PubController {
     try {
       await this.publisher.publish(TUTORIAL_CHANNEL, { ...message });
     } catch (error) {
-      this.logger.warn(`${TUTORIAL_CHANNEL} not published: ${error instanceof Error ? error.message : String(error)}`);
+      this.failures.write(TUTORIAL_CHANNEL, `${TUTORIAL_CHANNEL} not published: ${error instanceof Error ? error.message : String(error)}`);
       throw new ServiceUnavailableException('Redis is unavailable: the message was not published, retry later');
     }
     return { published: true, requestId };

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { RateLimitedLog } from '../logging/rate-limited-log';
 
 /** Where refused messages are kept: a capped Redis list, newest first. `false` turns keeping off (counted, logged). */
 export interface DeadLetterOptions {
@@ -34,12 +35,10 @@ export interface DeadLetter {
 export class DeadLetters {
   private readonly logger = new Logger('DeadLetters');
   private readonly counts = new Map<string, number>();
-  /** Per kind: when it was last logged and how many came since. */
-  private readonly logState = new Map<string, { loggedAt: number; suppressed: number }>();
   private readonly key: string;
   private readonly maxEntries: number;
   private readonly maxStoredLength: number;
-  private readonly logIntervalMs: number;
+  private readonly log: RateLimitedLog;
   private readonly isKeeping: boolean;
 
   constructor(
@@ -50,7 +49,7 @@ export class DeadLetters {
     this.key = settings.key ?? DEFAULT_DEAD_LETTER_KEY;
     this.maxEntries = settings.maxEntries ?? 1000;
     this.maxStoredLength = settings.maxStoredLength ?? 64 * 1024;
-    this.logIntervalMs = settings.logIntervalMs ?? 60_000;
+    this.log = new RateLimitedLog((line) => this.logger.warn(line), settings.logIntervalMs ?? 60_000);
     this.isKeeping = options !== false;
   }
 
@@ -66,7 +65,8 @@ export class DeadLetters {
   /** Counts, logs (rate-limited) and stores one refused message. */
   async keep(kind: string, reason: string, channel: string, raw: string): Promise<void> {
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
-    this.log(kind, `Refused a message on "${channel}" (${kind}): ${reason}`);
+    const kept = this.isKeeping ? `; kept in Redis list "${this.key}"` : '';
+    this.log.write(kind, `Refused a message on "${channel}" (${kind}): ${reason}${kept}`);
     if (!this.isKeeping) return;
     const redis = this.redis();
     const letter: DeadLetter = {
@@ -83,19 +83,7 @@ export class DeadLetters {
       await redis.multi().lpush(this.key, JSON.stringify(letter)).ltrim(this.key, 0, this.maxEntries - 1).exec();
     } catch (error) {
       this.counts.set('dead-letter-failed', (this.counts.get('dead-letter-failed') ?? 0) + 1);
-      this.log('dead-letter-failed', `Could not keep a refused message in "${this.key}": ${(error as Error).message}`);
+      this.log.write('dead-letter-failed', `Could not keep a refused message in "${this.key}": ${(error as Error).message}`);
     }
-  }
-
-  private log(kind: string, line: string): void {
-    const now = Date.now();
-    const state = this.logState.get(kind);
-    if (state && now - state.loggedAt < this.logIntervalMs) {
-      state.suppressed++;
-      return;
-    }
-    const more = state?.suppressed ? ` (and ${state.suppressed} more of this kind in the last ${Math.round((now - state.loggedAt) / 1000)} s)` : '';
-    this.logState.set(kind, { loggedAt: now, suppressed: 0 });
-    this.logger.warn(`${line}${more}${this.isKeeping ? `; kept in Redis list "${this.key}"` : ''}`);
   }
 }
