@@ -1,0 +1,34 @@
+# items-api: the HTTP API. Build context is the repository root:
+#   docker build -f docker/items-api.Dockerfile -t nest-redis-otel-items-api .
+# docker/compose.yaml builds it this way; docker/README.md explains the stages.
+
+# Build: the whole workspace, built by Nx. The `prune` target leaves dist/apps/items-api/ with main.js, the SDK
+# bootstrap instrumentation.js, and a package.json + package-lock.json listing only what the bundle requires.
+FROM node:24.21.0-bookworm-slim AS build
+ENV CI=true NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+WORKDIR /workspace
+COPY package.json package-lock.json ./
+# Same fallback as .ci/run (docs/decisions.md, "Installing"): a lockfile written where the registry serves only the
+# Linux builds of platform-specific optional packages is refused by `npm ci`; `npm install` keeps its versions.
+RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+COPY . .
+RUN npx nx run items-api:prune --output-style=static
+
+# Production dependencies only, from the pruned manifest and lockfile. No install scripts: the two packages that
+# have one (protobufjs, @scarf/scarf) only print a version hint or report analytics.
+FROM node:24.21.0-bookworm-slim AS dependencies
+WORKDIR /app
+COPY --from=build /workspace/dist/apps/items-api/package.json /workspace/dist/apps/items-api/package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24.21.0-bookworm-slim AS runtime
+ENV NODE_ENV=production PORT=3000
+WORKDIR /app
+COPY --from=dependencies /app/node_modules ./node_modules
+COPY --from=build /workspace/dist/apps/items-api/ ./
+USER node
+EXPOSE 3000
+# The slim image has no curl: Node's fetch asks GET /api/health (200 only while Redis answers a PING).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 3000}/api/health`, { signal: AbortSignal.timeout(4000) }).then((response) => process.exit(response.ok ? 0 : 1), () => process.exit(1))"]
+# As under `nx serve`: the SDK bootstrap is loaded with --import before the app, so that it patches what the app loads.
+CMD ["node", "--import", "./instrumentation.js", "main.js"]
