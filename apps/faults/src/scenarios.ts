@@ -18,6 +18,19 @@ export interface Durations {
 
 const ITEM_BODY = JSON.stringify({ name: 'fault suite', price: 1 });
 
+/** `POST /api/items` at a fixed `rate` per second for `seconds`, from `connections` keep-alive connections. */
+function postLoad(stack: ServedStack, { connections, rate, seconds }: { connections: number; rate: number; seconds: number }) {
+  return autocannon({
+    url: `${stack.baseUrl}/items`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: ITEM_BODY,
+    connections,
+    overallRate: rate,
+    duration: seconds,
+  });
+}
+
 /** Lines an app wrote since `mark`. */
 const linesSince = (app: ServedApp, mark: number) => app.lines.length - mark;
 
@@ -89,15 +102,7 @@ export async function steadyRun({ steadySeconds, steadyRate }: Durations): Promi
   const redis = new Redis(stack.redis.url);
   try {
     await redis.config('RESETSTAT');
-    const result = await autocannon({
-      url: `${stack.baseUrl}/items`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: ITEM_BODY,
-      connections: 50,
-      overallRate: steadyRate,
-      duration: steadySeconds,
-    });
+    const result = await postLoad(stack, { connections: 50, rate: steadyRate, seconds: steadySeconds });
     // Every accepted item is published once; requests still in flight when autocannon stopped are published after
     // its end, and the consumer may still be working through the last messages: wait until both counts stop moving.
     const { published: accepted, stored } = await settledCounts(redis);
@@ -137,25 +142,17 @@ export async function deadCollector({ deadCollectorSeconds, deadCollectorExport 
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
   });
-  const load = () =>
-    autocannon({
-      url: `${stack.baseUrl}/items`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: ITEM_BODY,
-      connections: 20,
-      overallRate: 500,
-      duration: deadCollectorSeconds,
-    });
+  const load = () => postLoad(stack, { connections: 20, rate: 500, seconds: deadCollectorSeconds });
   try {
     const live = await load();
     const rssLive = rssMiB(stack.api.process.pid);
 
+    // Warnings are counted from the collector's going away: the first failed export may come before the black hole.
+    const marks = { api: stack.api.lines.length, consumer: stack.consumer.lines.length };
     await collector.stop();
     collector = undefined;
     blackHole.listen(port, '127.0.0.1');
     await once(blackHole, 'listening');
-    const marks = { api: stack.api.lines.length, consumer: stack.consumer.lines.length };
     const dead = await load();
     const rssDead = rssMiB(stack.api.process.pid);
     const warnings = [
@@ -199,15 +196,7 @@ export async function shutdownUnderLoad(): Promise<Figure[]> {
   const redis = new Redis(stack.redis.url);
   try {
     await redis.config('RESETSTAT');
-    const load = autocannon({
-      url: `${stack.baseUrl}/items`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: ITEM_BODY,
-      connections: 20,
-      overallRate: 300,
-      duration: 6,
-    });
+    const load = postLoad(stack, { connections: 20, rate: 300, seconds: 6 });
     await delay(2000);
     const apiExit = await signalAndTime(stack.api, 2);
     await load;
