@@ -19,11 +19,12 @@ describe('one trace from items-api through Redis to redis-consumer (separate pro
   let receiver: OtlpTraceReceiver;
   let redis: RedisTestServer;
   let consumer: ServedApp;
+  let api: ServedApp;
   let baseUrl: string;
 
   beforeAll(async () => {
     stack = await serveStack();
-    ({ receiver, redis, consumer, baseUrl } = stack);
+    ({ receiver, redis, consumer, api, baseUrl } = stack);
   });
 
   afterAll(() => stack?.stop());
@@ -74,10 +75,26 @@ describe('one trace from items-api through Redis to redis-consumer (separate pro
     createdItem = { ...body, traceId: producer.traceId };
   });
 
-  it("the consumer's log line for the stored item carries the request's trace id", async () => {
-    const line = await consumer.waitForLine((text) => text.includes(`stored item:${createdItem.id}`));
-    expect(line).toContain(`trace_id=${createdItem.traceId}`);
-    expect(line).toContain(`request_id=${createdItem.requestId}`);
+  it("the logs of the request in both apps are JSON lines that carry the request's trace id", async () => {
+    const stored = JSON.parse(await consumer.waitForLine((text) => text.includes(`stored item:${createdItem.id}`)));
+    expect(stored).toMatchObject({
+      service: 'redis-consumer',
+      trace_id: createdItem.traceId,
+      span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      item_id: createdItem.id,
+      request_id: createdItem.requestId,
+    });
+    const completed = JSON.parse(
+      await api.waitForLine((text) => text.includes('"request completed"') && text.includes(createdItem.requestId)),
+    );
+    expect(completed).toMatchObject({
+      service: 'items-api',
+      trace_id: createdItem.traceId,
+      request_id: createdItem.requestId,
+      req: { method: 'POST', url: '/api/items' },
+      res: { status_code: 202 },
+    });
+    expect(completed.req).not.toHaveProperty('headers');
   });
 
   it('GET /api/items/:id: the send → reply round trip is one trace, the CONSUMER child of the PRODUCER, same message id', async () => {

@@ -51,7 +51,7 @@ describe('a Redis restart (same address)', () => {
       return process && producer && { process, producer };
     });
     expect(spans.process.parentSpanId).toBe(spans.producer.spanId);
-    expect(line).toContain(`trace_id=${spans.producer.traceId}`);
+    expect(JSON.parse(line)).toMatchObject({ trace_id: spans.producer.traceId });
 
     const fetched = await fetch(`${baseUrl}/items/${id}`);
     expect(fetched.status).toBe(200);

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app/app.module';
 import { loadConfig } from './app/config';
@@ -8,7 +9,8 @@ import { configureApp } from './app/configure-app';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config));
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   configureApp(app);
   await app.listen(config.port);
   Logger.log(`items-api listening on ${await app.getUrl()}/api (Redis at ${new URL(config.redisUrl).host})`, 'Bootstrap');

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { TUTORIAL_CHANNEL } from '@nest-redis-otel/item-messages';
 import { tracedRedisServer } from '@nest-redis-otel/tracing';
 import { AppModule } from './app/app.module';
@@ -19,7 +20,8 @@ async function bootstrap(): Promise<void> {
   });
   // A hybrid app: the Redis microservice, plus an HTTP port for the health endpoint only. `inheritAppConfig` gives
   // the microservice the app's global enhancers (TracingModule's interceptor).
-  const app = await NestFactory.create(AppModule.register(config, microservice.strategy));
+  const app = await NestFactory.create(AppModule.register(config, microservice.strategy), { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   app.connectMicroservice(microservice, { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

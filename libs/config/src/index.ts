@@ -1,1 +1,1 @@
-export { envChoice, envInteger, envRedisUrl, type Environment } from './lib/environment';
+export { envChoice, envInteger, envLogging, envRedisUrl, type Environment } from './lib/environment';

@@ -8,13 +8,13 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { type ClientProxy, ClientsModule } from '@nestjs/microservices';
-import { TracingModule, tracedRedisClient } from '@nest-redis-otel/tracing';
+import { TracedLoggerModule, TracingModule, tracedRedisClient } from '@nest-redis-otel/tracing';
 import { APP_CONFIG, type AppConfig } from './config';
 import { HealthController } from './health/health.controller';
 import { ITEMS_CLIENT } from './items/items.client';
 import { ItemsController } from './items/items.controller';
 import { PubController } from './pub/pub.controller';
-import { RequestIdMiddleware } from './request-id/request-id.middleware';
+import { RequestIdMiddleware, requestIdOf } from './request-id/request-id.middleware';
 import { ConnectionDrainingMiddleware, ShutdownState } from './shutdown/connection-draining';
 
 @Module({})
@@ -25,6 +25,12 @@ export class AppModule implements NestModule, OnApplicationBootstrap {
     return {
       module: AppModule,
       imports: [
+        TracedLoggerModule.forRoot({
+          service: 'items-api',
+          ...config.logging,
+          requestId: requestIdOf,
+          ignoreRequest: (request) => request.url?.startsWith('/api/health') ?? false,
+        }),
         TracingModule.forRoot({ redisUrl: config.redisUrl }),
         ClientsModule.register([{ name: ITEMS_CLIENT, ...tracedRedisClient({ url: config.redisUrl }) }]),
       ],

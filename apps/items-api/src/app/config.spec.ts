@@ -7,16 +7,19 @@ describe('items-api configuration', () => {
       redisUrl: 'redis://localhost:6379',
       replyTimeoutMs: 5000,
       publishTimeoutMs: 1500,
+      logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
     });
   });
 
   it('reads every variable', () => {
     expect(
       loadConfig({ PORT: '8080', REDIS_URL: 'redis://cache:6380/2', REPLY_TIMEOUT_MS: '250', PUBLISH_TIMEOUT_MS: '100' }),
-    ).toEqual({ port: 8080, redisUrl: 'redis://cache:6380/2', replyTimeoutMs: 250, publishTimeoutMs: 100 });
+    ).toMatchObject({ port: 8080, redisUrl: 'redis://cache:6380/2', replyTimeoutMs: 250, publishTimeoutMs: 100 });
   });
 
   it.each([
+    [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL="verbose" is invalid: expected "info" or "debug"/],
+    [{ LOG_FORMAT: 'xml' }, /LOG_FORMAT="xml" is invalid/],
     [{ PORT: 'eighty' }, /PORT="eighty" is invalid/],
     [{ PORT: '70000' }, /PORT="70000" is invalid/],
     [{ REPLY_TIMEOUT_MS: '0' }, /REPLY_TIMEOUT_MS="0" is invalid/],

@@ -1,4 +1,5 @@
-import { type Environment, envInteger, envRedisUrl } from '@nest-redis-otel/config';
+import { type Environment, envInteger, envLogging, envRedisUrl } from '@nest-redis-otel/config';
+import type { LogFormat, LogLevel } from '@nest-redis-otel/tracing';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -10,6 +11,7 @@ export interface AppConfig {
   replyTimeoutMs: number;
   /** How long `POST /api/items` waits for Redis to accept the event before answering 503. */
   publishTimeoutMs: number;
+  logging: { level: LogLevel; format: LogFormat };
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -19,5 +21,6 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     redisUrl: envRedisUrl(env),
     replyTimeoutMs: envInteger(env, 'REPLY_TIMEOUT_MS', 5000, 1, 600_000),
     publishTimeoutMs: envInteger(env, 'PUBLISH_TIMEOUT_MS', 1500, 1, 600_000),
+    logging: envLogging(env),
   };
 }

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { createRedisConnection, type TracedServerRedis, TracingModule } from '@nest-redis-otel/tracing';
+import { createRedisConnection, TracedLoggerModule, type TracedServerRedis, TracingModule } from '@nest-redis-otel/tracing';
 import { APP_CONFIG, type AppConfig } from './config';
 import { HealthController, MESSAGE_SERVER } from './health/health.controller';
 import { ItemsController } from './items/items.controller';
@@ -12,7 +12,14 @@ export class AppModule {
   static register(config: AppConfig, server: TracedServerRedis): DynamicModule {
     return {
       module: AppModule,
-      imports: [TracingModule.forRoot({ redisUrl: config.redisUrl })],
+      imports: [
+        TracedLoggerModule.forRoot({
+          service: 'redis-consumer',
+          ...config.logging,
+          ignoreRequest: (request) => request.url?.startsWith('/health') ?? false,
+        }),
+        TracingModule.forRoot({ redisUrl: config.redisUrl }),
+      ],
       controllers: [ItemsController, TutorialController, HealthController],
       providers: [
         { provide: APP_CONFIG, useValue: config },

@@ -9,6 +9,7 @@ describe('redis-consumer configuration', () => {
       maxMessageBytes: 1048576,
       deadLetterKey: 'redis-consumer:dead-letters',
       deadLetterMaxEntries: 1000,
+      logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
     });
   });
 
@@ -21,6 +22,8 @@ describe('redis-consumer configuration', () => {
         MAX_MESSAGE_BYTES: '65536',
         DEAD_LETTER_KEY: 'dlq',
         DEAD_LETTER_MAX_ENTRIES: '0',
+        LOG_LEVEL: 'debug',
+        LOG_FORMAT: 'json',
       }),
     ).toEqual({
       redisUrl: 'rediss://user:pw@cache:6380',
@@ -29,6 +32,7 @@ describe('redis-consumer configuration', () => {
       maxMessageBytes: 65536,
       deadLetterKey: 'dlq',
       deadLetterMaxEntries: 0,
+      logging: { level: 'debug', format: 'json' },
     });
   });
 

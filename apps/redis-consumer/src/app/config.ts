@@ -1,4 +1,5 @@
-import { type Environment, envChoice, envInteger, envRedisUrl } from '@nest-redis-otel/config';
+import { type Environment, envChoice, envInteger, envLogging, envRedisUrl } from '@nest-redis-otel/config';
+import type { LogFormat, LogLevel } from '@nest-redis-otel/tracing';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -14,6 +15,7 @@ export interface AppConfig {
   /** Redis list where refused messages are kept, newest first, with their reason. */
   deadLetterKey: string;
   deadLetterMaxEntries: number;
+  logging: { level: LogLevel; format: LogFormat };
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -25,5 +27,6 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     maxMessageBytes: envInteger(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 512 * 1024 * 1024),
     deadLetterKey: env['DEAD_LETTER_KEY'] || 'redis-consumer:dead-letters',
     deadLetterMaxEntries: envInteger(env, 'DEAD_LETTER_MAX_ENTRIES', 1000, 0, 1_000_000),
+    logging: envLogging(env),
   };
 }

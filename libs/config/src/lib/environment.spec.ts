@@ -1,4 +1,4 @@
-import { envChoice, envInteger, envRedisUrl } from './environment';
+import { envChoice, envInteger, envLogging, envRedisUrl } from './environment';
 
 describe('envInteger', () => {
   it('reads an integer in range, and falls back when unset or empty', () => {
@@ -33,5 +33,19 @@ describe('envRedisUrl', () => {
 
   it('rejects what Redis would refuse, naming REDIS_URL', () => {
     expect(() => envRedisUrl({ REDIS_URL: 'http://cache' })).toThrow(/^REDIS_URL "http:\/\/cache" must start with/);
+  });
+});
+
+describe('envLogging', () => {
+  it('is info, pretty in a terminal outside production, JSON elsewhere', () => {
+    expect(envLogging({}, true)).toEqual({ level: 'info', format: 'pretty' });
+    expect(envLogging({ NODE_ENV: 'production' }, true)).toEqual({ level: 'info', format: 'json' });
+    expect(envLogging({}, false)).toEqual({ level: 'info', format: 'json' });
+  });
+
+  it('reads LOG_LEVEL and LOG_FORMAT, naming them when they are wrong', () => {
+    expect(envLogging({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' }, true)).toEqual({ level: 'debug', format: 'json' });
+    expect(() => envLogging({ LOG_LEVEL: 'loud' }, false)).toThrow('LOG_LEVEL="loud" is invalid');
+    expect(() => envLogging({ LOG_FORMAT: 'yaml' }, false)).toThrow('LOG_FORMAT="yaml" is invalid');
   });
 });

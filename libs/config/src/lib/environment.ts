@@ -1,4 +1,6 @@
-import { DEFAULT_REDIS_URL, redisConnectionOptions } from '@nest-redis-otel/tracing';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { DEFAULT_REDIS_URL, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, redisConnectionOptions } from '@nest-redis-otel/tracing';
 
 /** The environment a service reads its settings from (`process.env`, or a plain object in tests). */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -29,4 +31,26 @@ export function envRedisUrl(env: Environment): string {
   const url = env['REDIS_URL'] || DEFAULT_REDIS_URL;
   redisConnectionOptions(url);
   return url;
+}
+
+/** `LOG_LEVEL` (default `info`) and `LOG_FORMAT`: `pretty` by default in a terminal outside production, else `json`. */
+export function envLogging(env: Environment, isTerminal = Boolean(process.stdout.isTTY)): { level: LogLevel; format: LogFormat } {
+  const level = envChoice(env, 'LOG_LEVEL', LOG_LEVELS);
+  const fallback: LogFormat = isTerminal && env['NODE_ENV'] !== 'production' ? 'pretty' : 'json';
+  const format = envChoice(env, 'LOG_FORMAT', fallback === 'pretty' ? ['pretty', 'json'] : [...LOG_FORMATS]);
+  if (format === 'pretty' && !canResolve('pino-pretty')) {
+    if (env['LOG_FORMAT'] === 'pretty') throw new Error('LOG_FORMAT="pretty" needs the pino-pretty package (a dev dependency): install it or use "json"');
+    return { level, format: 'json' };
+  }
+  return { level, format };
+}
+
+/** Whether `name` can be loaded from the working directory (where pino resolves its transports from, too). */
+function canResolve(name: string): boolean {
+  try {
+    createRequire(join(process.cwd(), 'index.js')).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -9,7 +9,6 @@ import {
   type ItemCreatedEvent,
   type ItemNotFoundError,
 } from '@nest-redis-otel/item-messages';
-import { trace } from '@opentelemetry/api';
 import { ItemsRepository } from './items.repository';
 
 @Controller()
@@ -21,9 +20,8 @@ export class ItemsController {
   @EventPattern(ITEM_CREATED)
   async onItemCreated(@Payload() event: ItemCreatedEvent): Promise<void> {
     await this.items.save(event);
-    this.logger.log(
-      `${ITEM_CREATED}: stored item:${event.id} request_id=${event.requestId} trace_id=${activeTraceId()}`,
-    );
+    // trace_id and span_id are added to every line written inside a span (TracedLoggerModule).
+    this.logger.log({ msg: `${ITEM_CREATED}: stored item:${event.id}`, item_id: event.id, request_id: event.requestId });
   }
 
   @MessagePattern(ITEM_GET)
@@ -35,8 +33,4 @@ export class ItemsController {
     }
     return item;
   }
-}
-
-export function activeTraceId(): string {
-  return trace.getActiveSpan()?.spanContext().traceId ?? 'none';
 }

@@ -1,7 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { TUTORIAL_CHANNEL, type TutorialMessage } from '@nest-redis-otel/item-messages';
-import { activeTraceId } from '../items/items.controller';
 
 /** The Python tutorial's subscriber: raw JSON on `my-channel`, trace context read from its top level. */
 @Controller()
@@ -10,6 +9,6 @@ export class TutorialController {
 
   @EventPattern(TUTORIAL_CHANNEL)
   onMessage(@Payload() message: TutorialMessage): void {
-    this.logger.log(`${TUTORIAL_CHANNEL}: "${message.message}" request_id=${message.request_id} trace_id=${activeTraceId()}`);
+    this.logger.log({ msg: `${TUTORIAL_CHANNEL}: "${message.message}"`, request_id: message.request_id });
   }
 }
