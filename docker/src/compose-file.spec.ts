@@ -41,7 +41,7 @@ function composeValidator() {
   const ajv = new Ajv2019({ strict: false, allErrors: true });
   const { $schema: draft, ...schema } = COMPOSE_SCHEMA;
   expect(draft).toMatch(/draft\/2019-09/);
-  const validate = ajv.compile(withoutDraft4Ids(schema));
+  const validate = ajv.compile(withoutDraft4Ids(schema) as object);
   return (document: unknown): string[] =>
     validate(document) ? [] : (validate.errors as ErrorObject[]).map((error) => `${error.instancePath} ${error.message}`);
 }

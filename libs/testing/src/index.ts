@@ -1,4 +1,4 @@
-export { OtlpTraceReceiver, type ReceivedSpan, type AttributeValue } from './lib/otlp-trace.receiver';
+export { OtlpTraceReceiver, type ReceivedDataPoint, type ReceivedSpan, type AttributeValue } from './lib/otlp-trace.receiver';
 export {
   startRedisTestServer,
   startRedisServerAt,
@@ -9,3 +9,4 @@ export {
 export { serveBuiltApp, WORKSPACE_ROOT, type ServedApp } from './lib/served-app';
 export { serveStack, type ServedStack } from './lib/served-stack';
 export { findSpan, spanTree } from './lib/span-queries';
+export { waitUntil } from './lib/wait-until';

@@ -1,13 +1,28 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { waitUntil } from './wait-until';
 
 const PROTO_PATH = join(__dirname, '..', '..', 'proto', 'trace-service.proto');
+const METRICS_PROTO_PATH = join(__dirname, '..', '..', 'proto', 'metrics-service.proto');
 const SPAN_KINDS = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'] as const;
 const STATUS_CODES = ['UNSET', 'OK', 'ERROR'] as const;
 
 export type AttributeValue = string | number | boolean | AttributeValue[] | undefined;
+
+/** One data point of a metric as an OTLP exporter sent it: a sum's or gauge's value, a histogram's count and sum. */
+export interface ReceivedDataPoint {
+  serviceName: string;
+  scopeName: string;
+  metric: string;
+  unit: string;
+  type: 'sum' | 'gauge' | 'histogram';
+  attributes: Record<string, AttributeValue>;
+  value?: number;
+  count?: number;
+  sum?: number;
+}
 
 /** One span as an OTLP exporter sent it, with ids in lowercase hex. */
 export interface ReceivedSpan {
@@ -54,6 +69,31 @@ interface WireSpan {
   links?: { traceId: Buffer; spanId: Buffer; attributes?: WireKeyValue[] }[];
   status?: { code: number; message: string };
 }
+interface WireNumberPoint {
+  attributes?: WireKeyValue[];
+  value?: 'asDouble' | 'asInt';
+  asDouble?: number;
+  asInt?: string;
+}
+interface WireHistogramPoint {
+  attributes?: WireKeyValue[];
+  count: string;
+  sum?: number;
+}
+interface WireMetric {
+  name: string;
+  unit: string;
+  data?: 'gauge' | 'sum' | 'histogram';
+  gauge?: { dataPoints?: WireNumberPoint[] };
+  sum?: { dataPoints?: WireNumberPoint[] };
+  histogram?: { dataPoints?: WireHistogramPoint[] };
+}
+interface WireMetricsRequest {
+  resourceMetrics?: {
+    resource?: { attributes?: WireKeyValue[] };
+    scopeMetrics?: { scope?: { name: string }; metrics?: WireMetric[] }[];
+  }[];
+}
 interface WireRequest {
   resourceSpans?: {
     resource?: { attributes?: WireKeyValue[] };
@@ -67,6 +107,8 @@ interface WireRequest {
  */
 export class OtlpTraceReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** Metric data points, as exported (cumulative sums and histograms: the latest export holds the totals). */
+  readonly dataPoints: ReceivedDataPoint[] = [];
   private readonly received = new EventEmitter();
 
   private constructor(
@@ -85,9 +127,25 @@ export class OtlpTraceReceiver {
     const proto = grpc.loadPackageDefinition(definition) as unknown as {
       opentelemetry: { proto: { collector: { trace: { v1: { TraceService: { service: grpc.ServiceDefinition } } } } } };
     };
+    const metricsDefinition = protoLoader.loadSync(METRICS_PROTO_PATH, {
+      keepCase: false,
+      longs: String,
+      enums: Number,
+      defaults: true,
+      oneofs: true,
+    });
+    const metricsProto = grpc.loadPackageDefinition(metricsDefinition) as unknown as {
+      opentelemetry: { proto: { collector: { metrics: { v1: { MetricsService: { service: grpc.ServiceDefinition } } } } } };
+    };
     const server = new grpc.Server();
     const pending: WireRequest[] = [];
     const receivers: OtlpTraceReceiver[] = [];
+    server.addService(metricsProto.opentelemetry.proto.collector.metrics.v1.MetricsService.service, {
+      Export: (call: grpc.ServerUnaryCall<WireMetricsRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        receivers[0]?.acceptMetrics(call.request);
+        callback(null, {});
+      },
+    });
     server.addService(proto.opentelemetry.proto.collector.trace.v1.TraceService.service, {
       Export: (call: grpc.ServerUnaryCall<WireRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         if (receivers[0]) receivers[0].accept(call.request);
@@ -115,38 +173,43 @@ export class OtlpTraceReceiver {
    * Resolves with the received spans once `isComplete` accepts them; rejects after `timeoutMs` with what did arrive,
    * so that a failing test shows the spans it got instead of only "timeout".
    */
-  async waitFor<T>(
-    isComplete: (spans: ReceivedSpan[]) => T | undefined | false,
-    timeoutMs = 10_000,
-  ): Promise<T> {
-    const check = () => isComplete(this.spans);
-    const immediate = check();
-    if (immediate) return immediate;
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
-    try {
-      for (;;) {
-        await once(this.received, 'spans', { signal: abort.signal });
-        const result = check();
-        if (result) return result;
-      }
-    } catch (error) {
-      if (abort.signal.aborted) {
-        const seen = this.spans.map((span) => `${span.serviceName} ${span.kind} ${span.name}`).join('\n  ');
-        throw new Error(`Spans did not arrive within ${timeoutMs} ms. Received:\n  ${seen || '(none)'}`);
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+  async waitFor<T>(isComplete: (spans: ReceivedSpan[]) => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+    return waitUntil(this.received, 'spans', () => isComplete(this.spans), {
+      timeoutMs,
+      what: 'The expected spans',
+      describeState: () => this.spans.map((span) => `${span.serviceName} ${span.kind} ${span.name}`).join('\n  ') || '(none)',
+    });
+  }
+
+
+  /** Resolves once `isComplete` accepts the data points received; rejects after `timeoutMs` with what did arrive. */
+  async waitForMetrics<T>(isComplete: (points: ReceivedDataPoint[]) => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+    return waitUntil(this.received, 'metrics', () => isComplete(this.dataPoints), {
+      timeoutMs,
+      what: 'The expected metrics',
+      describeState: () => [...new Set(this.dataPoints.map((point) => `${point.serviceName} ${point.metric}`))].join('\n  ') || '(none)',
+    });
   }
 
   clear(): void {
     this.spans.length = 0;
+    this.dataPoints.length = 0;
   }
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+
+  private acceptMetrics(request: WireMetricsRequest): void {
+    for (const resourceMetrics of request.resourceMetrics ?? []) {
+      const serviceName = String(toAttributes(resourceMetrics.resource?.attributes)['service.name']);
+      for (const scopeMetrics of resourceMetrics.scopeMetrics ?? []) {
+        for (const metric of scopeMetrics.metrics ?? []) {
+          this.dataPoints.push(...toReceivedDataPoints(metric, serviceName, scopeMetrics.scope?.name ?? ''));
+        }
+      }
+    }
+    this.received.emit('metrics');
   }
 
   private accept(request: WireRequest): void {
@@ -159,6 +222,30 @@ export class OtlpTraceReceiver {
       }
     }
     this.received.emit('spans');
+  }
+}
+
+function toReceivedDataPoints(metric: WireMetric, serviceName: string, scopeName: string): ReceivedDataPoint[] {
+  const common = { serviceName, scopeName, metric: metric.name, unit: metric.unit };
+  switch (metric.data) {
+    case 'sum':
+    case 'gauge':
+      return (metric[metric.data]?.dataPoints ?? []).map((point) => ({
+        ...common,
+        type: metric.data as 'sum' | 'gauge',
+        attributes: toAttributes(point.attributes),
+        value: point.value === 'asInt' ? Number(point.asInt) : point.asDouble,
+      }));
+    case 'histogram':
+      return (metric.histogram?.dataPoints ?? []).map((point) => ({
+        ...common,
+        type: 'histogram' as const,
+        attributes: toAttributes(point.attributes),
+        count: Number(point.count),
+        sum: point.sum,
+      }));
+    default:
+      return [];
   }
 }
 

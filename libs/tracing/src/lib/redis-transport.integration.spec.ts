@@ -20,7 +20,7 @@ import {
   RedisContext,
   RpcException,
 } from '@nestjs/microservices';
-import { type RedisTestServer, startRedisTestServer } from '@nest-redis-otel/testing';
+import { type RedisTestServer, startRedisTestServer, waitUntil } from '@nest-redis-otel/testing';
 import {
   type Context,
   ROOT_CONTEXT,
@@ -42,7 +42,6 @@ import {
   traceparentOf,
   useInMemoryTracing,
 } from '../test/in-memory-tracing';
-import { waitUntil } from '../test/wait-until';
 import { redisConnectionOptions } from './client/redis-connection.options';
 import { TracedClientRedis, tracedRedisClient } from './client/traced-client-redis';
 import { TracingModule } from './module/tracing.module';

@@ -8,10 +8,12 @@ import {
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
@@ -87,9 +89,9 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
       // Only commands made inside a span: a consumer's Redis work, not the connection chatter of idle clients.
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
-    // Traces only: logs and metrics are not exported by this product (yet), so no exporter is tried for them.
+    // Logs go to stdout (with trace ids, see TracedLoggerModule), not over OTLP: no log exporter is tried.
     logRecordProcessors: [],
-    metricReaders: [],
+    metricReaders: metricReadersFromEnv(),
   });
   sdk.start();
   // Without a collector every batch fails: say so once a minute, not once per batch (or, worse, never).
@@ -136,6 +138,23 @@ export function rateLimitedErrors(intervalMs: number, write: (line: string) => v
     const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
     log.write('sdk-error', `OpenTelemetry: ${reason}; the service goes on, spans that cannot be exported are dropped`);
   };
+}
+
+/**
+ * Metrics over OTLP gRPC next to the traces (OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT), every OTEL_METRIC_EXPORT_INTERVAL
+ * ms (default 60000), unless OTEL_METRICS_EXPORTER=none. Built here because the SDK's own default is OTLP over HTTP.
+ */
+function metricReadersFromEnv(): PeriodicExportingMetricReader[] {
+  if (process.env['OTEL_METRICS_EXPORTER']?.trim() === 'none') return [];
+  const interval = Number(process.env['OTEL_METRIC_EXPORT_INTERVAL'] || 60_000);
+  const exportIntervalMillis = Number.isFinite(interval) && interval > 0 ? interval : 60_000;
+  return [
+    new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter(),
+      exportIntervalMillis,
+      exportTimeoutMillis: Math.min(30_000, exportIntervalMillis),
+    }),
+  ];
 }
 
 function incomingContextFromEnv(): IncomingContextPolicy {

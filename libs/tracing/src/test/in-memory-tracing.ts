@@ -1,3 +1,4 @@
+import { waitUntil } from '@nest-redis-otel/testing';
 import { EventEmitter } from 'node:events';
 import { type Context, type SpanContext, SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -10,7 +11,6 @@ import {
   type Span,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { waitUntil } from './wait-until';
 
 const DEFAULT_WAIT_MS = 5_000;
 

@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
+import { recordUndeliveredMessage } from '../messaging/messaging-metrics';
 
 /**
  * Redis pub/sub delivers a message to the subscribers connected at that instant and keeps nothing: PUBLISH answers
- * how many received it, and 0 means the message is gone. This counts those, per channel, and warns once per
+ * how many received it, and 0 means the message is gone. This counts those (also in the metric
+ * `nest_redis_otel.messages.undelivered`, per destination), and warns once per
  * stretch of undelivered publishes on a channel (when it starts, and again only after a delivery).
  */
 export class DeliveryAccounting {
@@ -27,6 +29,7 @@ export class DeliveryAccounting {
       return;
     }
     this.undeliveredCount++;
+    recordUndeliveredMessage(channel);
     if (this.undeliveredStretch.has(channel)) return;
     this.undeliveredStretch.add(channel);
     this.logger.warn(

@@ -2,7 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { ClientRedis, type ReadPacket, type RedisOptions } from '@nestjs/microservices';
 import { type Context, type Span, context as otelContext, trace } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
-import { isMessageSpan, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
+import { isMessageSpan, MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import { ATTR_MESSAGING_MESSAGE_ID } from '../semconv';
 import type { MessagingTracingOptions } from '../types';
@@ -53,7 +53,7 @@ export class TracedClientRedis extends ClientRedis {
         if (isEnded) return;
         isEnded = true;
         if (error !== undefined) recordMessageFailure(span, error);
-        span.end();
+        endMessageSpan(span);
       };
       const subscription = otelContext.with(trace.setSpan(parent, span), () =>
         request$.subscribe({
@@ -88,9 +88,9 @@ export class TracedClientRedis extends ClientRedis {
     event$.subscribe({
       error: (error: unknown) => {
         recordMessageFailure(span, error);
-        span.end();
+        endMessageSpan(span);
       },
-      complete: () => span.end(),
+      complete: () => endMessageSpan(span),
     });
     return event$;
   }

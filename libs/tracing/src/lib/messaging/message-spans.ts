@@ -12,6 +12,7 @@ import {
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { DEFAULT_PAYLOAD_FIELD_MAX_LENGTH, PAYLOAD_ATTRIBUTE_PREFIX, TRACER_NAME, TRACER_VERSION } from '../constants';
 import { untrustedCarrierGetter } from '../propagation/message-carrier';
+import { recordMessageOperation } from './messaging-metrics';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_MESSAGE_BODY_SIZE,
@@ -32,10 +33,13 @@ export interface MessageFacts {
   messageId?: string;
 }
 
-/** Spans this library started, so that hooks never decorate somebody else's span by mistake. */
-const ownSpans = new WeakSet<Span>();
-/** Spans whose failure was already recorded (by the interceptor, which sees the original exception). */
-const failedSpans = new WeakSet<Span>();
+/**
+ * Spans this library started, so that hooks never decorate somebody else's span by mistake, with what their
+ * metrics need when they end.
+ */
+const ownSpans = new WeakMap<Span, { operation: 'send' | 'process'; destination: string; startedAt: number }>();
+/** The `error.type` of spans whose failure was already recorded (first by the most precise caller). */
+const failedSpans = new WeakMap<Span, string>();
 
 /** Creates the PRODUCER and CONSUMER spans of messages, following the messaging semantic conventions. */
 export class MessageSpans {
@@ -61,7 +65,7 @@ export class MessageSpans {
       parent,
     );
     this.addMessageBody(span, message);
-    ownSpans.add(span);
+    ownSpans.set(span, { operation: MESSAGING_OPERATION_TYPE_SEND, destination: message.destination, startedAt: performance.now() });
     return span;
   }
 
@@ -89,7 +93,7 @@ export class MessageSpans {
       parent,
     );
     this.addMessageBody(span, message);
-    ownSpans.add(span);
+    ownSpans.set(span, { operation: MESSAGING_OPERATION_TYPE_PROCESS, destination: message.destination, startedAt: performance.now() });
     return { span, context: trace.setSpan(parent, span) };
   }
 
@@ -140,12 +144,25 @@ export function isMessageSpan(span: Span | undefined): span is Span {
  */
 export function recordMessageFailure(span: Span, error: unknown): void {
   if (failedSpans.has(span)) return;
-  failedSpans.add(span);
   const { type, message } = describeError(error);
+  failedSpans.set(span, type);
   if (error instanceof Error) span.recordException(error);
   else span.recordException({ name: type, message });
   span.setAttribute(ATTR_ERROR_TYPE, type);
   span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/**
+ * Ends a messaging span (once; later calls do nothing) and records its operation in the messaging metrics: count,
+ * duration, and `error.type` when it failed. Also for spans that are not sampled: metrics see every message.
+ */
+export function endMessageSpan(span: Span): void {
+  const started = ownSpans.get(span);
+  if (!started) return;
+  ownSpans.delete(span);
+  const seconds = (performance.now() - started.startedAt) / 1000;
+  span.end();
+  recordMessageOperation(started.operation, started.destination, seconds, failedSpans.get(span));
 }
 
 /** A name and a message for anything that can be thrown or sent as an RPC error. */

@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, context as otelContext, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { DeliveryAccounting } from '../client/delivery-accounting';
-import { MessageSpans, recordMessageFailure } from '../messaging/message-spans';
+import { MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import type { MessagingTracingOptions } from '../types';
 
@@ -38,7 +38,7 @@ export class RawChannelPublisher {
       recordMessageFailure(span, error);
       throw error;
     } finally {
-      span.end();
+      endMessageSpan(span);
     }
   }
 

@@ -7,9 +7,8 @@ import { EventEmitter } from 'node:events';
 import { Controller, type DynamicModule, type INestMicroservice, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { type RedisTestServer, startRedisTestServer } from '@nest-redis-otel/testing';
+import { type RedisTestServer, startRedisTestServer, waitUntil } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
-import { waitUntil } from '../../test/wait-until';
 import type { DeadLetter } from './dead-letters';
 import { type TracedServerRedis, tracedRedisServer } from './traced-server-redis';
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RateLimitedLog } from '../logging/rate-limited-log';
+import { recordRefusedMessage } from '../messaging/messaging-metrics';
 
 /** Where refused messages are kept: a capped Redis list, newest first. `false` turns keeping off (counted, logged). */
 export interface DeadLetterOptions {
@@ -28,7 +29,8 @@ export interface DeadLetter {
 }
 
 /**
- * Keeps what could not be handled, so that nothing is dropped silently: counts it per kind, logs each kind once per
+ * Keeps what could not be handled, so that nothing is dropped silently: counts it per kind (here, and in the metric
+ * `nest_redis_otel.messages.refused`), logs each kind once per
  * interval (a flood of bad messages must not become a flood of log lines), and pushes it onto a capped Redis list.
  * Never throws: failing to keep a dead letter is logged (rate-limited too) and counted.
  */
@@ -65,6 +67,7 @@ export class DeadLetters {
   /** Counts, logs (rate-limited) and stores one refused message. */
   async keep(kind: string, reason: string, channel: string, raw: string): Promise<void> {
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    recordRefusedMessage(channel, kind);
     const kept = this.isKeeping ? `; kept in Redis list "${this.key}"` : '';
     this.log.write(kind, `Refused a message on "${channel}" (${kind}): ${reason}${kept}`);
     if (!this.isKeeping) return;

@@ -29,7 +29,7 @@ class SlowController {
   }
 
   @EventPattern('late.event')
-  onLateEvent(): void {
+  onLateEvent(@Payload() _event: unknown): void {
     finished.push('late.event');
   }
 }

@@ -10,7 +10,7 @@ import {
 } from '@nestjs/microservices';
 import { type Span, context as otelContext, trace } from '@opentelemetry/api';
 import { isObservable, type Observable, type Subscription, tap } from 'rxjs';
-import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
+import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
@@ -224,7 +224,7 @@ export class TracedServerRedis extends ServerRedis {
       const span = typeof context === 'object' && context !== null ? this.processingSpans.get(context) : undefined;
       if (span) {
         this.processingSpans.delete(context as object);
-        span.end();
+        endMessageSpan(span);
       }
     }
   }
