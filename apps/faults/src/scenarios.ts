@@ -31,8 +31,9 @@ function postLoad(stack: ServedStack, { connections, rate, seconds }: { connecti
   });
 }
 
-/** Lines an app wrote since `mark`. */
-const linesSince = (app: ServedApp, mark: number) => app.lines.length - mark;
+/** Lines an app wrote since `mark`, leaving out the access log (one line per HTTP request, by design). */
+const linesSince = (app: ServedApp, mark: number) =>
+  app.lines.slice(mark).filter((line) => !/"msg":"request (completed|errored)"/.test(line)).length;
 
 /** POSTs an item and waits until redis-consumer stored it: the whole path works. */
 async function roundTrip(stack: ServedStack, redis: Redis, name: string): Promise<boolean> {
@@ -88,7 +89,7 @@ export async function redisOutage({ outageSeconds }: Durations): Promise<Figure[
       { scenario, name: `POST /api/items while down (${posts.length} probes): status, slowest`, value: `${summarize(posts.map((p) => p.status))}, ${ms(postMax)}`, goal: 'all 503, ≤ 2000 ms', pass: posts.every((p) => p.status === 503) && postMax <= 2000 },
       { scenario, name: 'GET /api/items/:id while down: status, slowest', value: `${summarize(gets.map((g) => g.status))}, ${ms(getMax)}`, goal: '503/504, ≤ 5000 ms (REPLY_TIMEOUT_MS)', pass: gets.every((g) => g.status === 503 || g.status === 504) && getMax <= 5500 },
       { scenario, name: 'health while down: items-api, redis-consumer', value: `${summarize(health)}; ${summarize(consumerHealth)}`, goal: 'all 503', pass: [...health, ...consumerHealth].every((status) => status === 503) },
-      { scenario, name: 'log lines written during the outage (busiest app)', value: String(logLines), goal: `≤ 20 (no line per retry: ${outageSeconds} retries)`, pass: logLines <= 20 },
+      { scenario, name: 'log lines written during the outage, access log aside (busiest app)', value: String(logLines), goal: `≤ 20 (no line per retry: ${outageSeconds} retries)`, pass: logLines <= 20 },
     ];
   } finally {
     redis.disconnect();

@@ -33,3 +33,19 @@ export interface TutorialMessage {
   message: string;
   request_id: string;
 }
+
+/**
+ * Request (W3C trace-context test suite, only with TRACECONTEXT_VALIDATION=1): POST `arguments` as JSON to `url`,
+ * with the trace context of the message. Answered with a `TraceContextCallbackResult`.
+ */
+export const TRACECONTEXT_CALLBACK = 'tracecontext.callback';
+
+export interface TraceContextCallback {
+  url: string;
+  arguments: unknown;
+}
+
+export interface TraceContextCallbackResult {
+  url: string;
+  status: number;
+}

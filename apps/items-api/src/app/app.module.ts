@@ -16,6 +16,7 @@ import { ItemsController } from './items/items.controller';
 import { PubController } from './pub/pub.controller';
 import { RequestIdMiddleware, requestIdOf } from './request-id/request-id.middleware';
 import { ConnectionDrainingMiddleware, ShutdownState } from './shutdown/connection-draining';
+import { TraceContextValidationController } from './tracecontext/tracecontext-validation.controller';
 
 @Module({})
 export class AppModule implements NestModule, OnApplicationBootstrap {
@@ -34,7 +35,12 @@ export class AppModule implements NestModule, OnApplicationBootstrap {
         TracingModule.forRoot({ redisUrl: config.redisUrl }),
         ClientsModule.register([{ name: ITEMS_CLIENT, ...tracedRedisClient({ url: config.redisUrl }) }]),
       ],
-      controllers: [ItemsController, PubController, HealthController],
+      controllers: [
+        ItemsController,
+        PubController,
+        HealthController,
+        ...(config.traceContextValidation ? [TraceContextValidationController] : []),
+      ],
       providers: [{ provide: APP_CONFIG, useValue: config }, ShutdownState],
     };
   }

@@ -8,6 +8,7 @@ describe('items-api configuration', () => {
       replyTimeoutMs: 5000,
       publishTimeoutMs: 1500,
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
+      traceContextValidation: false,
     });
   });
 

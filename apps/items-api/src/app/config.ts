@@ -1,4 +1,4 @@
-import { type Environment, envInteger, envLogging, envRedisUrl } from '@nest-redis-otel/config';
+import { type Environment, envChoice, envInteger, envLogging, envRedisUrl } from '@nest-redis-otel/config';
 import type { LogFormat, LogLevel } from '@nest-redis-otel/tracing';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -12,6 +12,8 @@ export interface AppConfig {
   /** How long `POST /api/items` waits for Redis to accept the event before answering 503. */
   publishTimeoutMs: number;
   logging: { level: LogLevel; format: LogFormat };
+  /** `POST /api/tracecontext/validate` for the W3C trace-context test suite (TRACECONTEXT_VALIDATION=1). */
+  traceContextValidation: boolean;
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -22,5 +24,6 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     replyTimeoutMs: envInteger(env, 'REPLY_TIMEOUT_MS', 5000, 1, 600_000),
     publishTimeoutMs: envInteger(env, 'PUBLISH_TIMEOUT_MS', 1500, 1, 600_000),
     logging: envLogging(env),
+    traceContextValidation: envChoice(env, 'TRACECONTEXT_VALIDATION', ['0', '1']) === '1',
   };
 }

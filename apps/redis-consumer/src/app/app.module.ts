@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from './config';
 import { HealthController, MESSAGE_SERVER } from './health/health.controller';
 import { ItemsController } from './items/items.controller';
 import { ITEMS_REDIS, ItemsRepository } from './items/items.repository';
+import { TraceContextCallbackController } from './tracecontext/tracecontext-callback.controller';
 import { TutorialController } from './tutorial/tutorial.controller';
 
 @Module({})
@@ -20,7 +21,12 @@ export class AppModule {
         }),
         TracingModule.forRoot({ redisUrl: config.redisUrl }),
       ],
-      controllers: [ItemsController, TutorialController, HealthController],
+      controllers: [
+        ItemsController,
+        TutorialController,
+        HealthController,
+        ...(config.traceContextValidation ? [TraceContextCallbackController] : []),
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: MESSAGE_SERVER, useValue: server },

@@ -10,6 +10,7 @@ describe('redis-consumer configuration', () => {
       deadLetterKey: 'redis-consumer:dead-letters',
       deadLetterMaxEntries: 1000,
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
+      traceContextValidation: false,
     });
   });
 
@@ -24,6 +25,7 @@ describe('redis-consumer configuration', () => {
         DEAD_LETTER_MAX_ENTRIES: '0',
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'json',
+        TRACECONTEXT_VALIDATION: '1',
       }),
     ).toEqual({
       redisUrl: 'rediss://user:pw@cache:6380',
@@ -33,6 +35,7 @@ describe('redis-consumer configuration', () => {
       deadLetterKey: 'dlq',
       deadLetterMaxEntries: 0,
       logging: { level: 'debug', format: 'json' },
+      traceContextValidation: true,
     });
   });
 

@@ -16,6 +16,8 @@ export interface AppConfig {
   deadLetterKey: string;
   deadLetterMaxEntries: number;
   logging: { level: LogLevel; format: LogFormat };
+  /** Carries out the W3C trace-context test suite's callbacks (TRACECONTEXT_VALIDATION=1). */
+  traceContextValidation: boolean;
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -28,5 +30,6 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     deadLetterKey: env['DEAD_LETTER_KEY'] || 'redis-consumer:dead-letters',
     deadLetterMaxEntries: envInteger(env, 'DEAD_LETTER_MAX_ENTRIES', 1000, 0, 1_000_000),
     logging: envLogging(env),
+    traceContextValidation: envChoice(env, 'TRACECONTEXT_VALIDATION', ['0', '1']) === '1',
   };
 }
