@@ -4,8 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { waitUntil } from './wait-until';
 
-const PROTO_PATH = join(__dirname, '..', '..', 'proto', 'trace-service.proto');
-const METRICS_PROTO_PATH = join(__dirname, '..', '..', 'proto', 'metrics-service.proto');
+const PROTO_DIR = join(__dirname, '..', '..', 'proto');
 const SPAN_KINDS = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'] as const;
 const STATUS_CODES = ['UNSET', 'OK', 'ERROR'] as const;
 
@@ -117,7 +116,8 @@ export class OtlpTraceReceiver {
   ) {}
 
   static async start(port = 0): Promise<OtlpTraceReceiver> {
-    const definition = protoLoader.loadSync(PROTO_PATH, {
+    const definition = protoLoader.loadSync(['trace-service.proto', 'metrics-service.proto'], {
+      includeDirs: [PROTO_DIR],
       keepCase: false,
       longs: String,
       enums: Number,
@@ -125,22 +125,19 @@ export class OtlpTraceReceiver {
       oneofs: true,
     });
     const proto = grpc.loadPackageDefinition(definition) as unknown as {
-      opentelemetry: { proto: { collector: { trace: { v1: { TraceService: { service: grpc.ServiceDefinition } } } } } };
-    };
-    const metricsDefinition = protoLoader.loadSync(METRICS_PROTO_PATH, {
-      keepCase: false,
-      longs: String,
-      enums: Number,
-      defaults: true,
-      oneofs: true,
-    });
-    const metricsProto = grpc.loadPackageDefinition(metricsDefinition) as unknown as {
-      opentelemetry: { proto: { collector: { metrics: { v1: { MetricsService: { service: grpc.ServiceDefinition } } } } } };
+      opentelemetry: {
+        proto: {
+          collector: {
+            trace: { v1: { TraceService: { service: grpc.ServiceDefinition } } };
+            metrics: { v1: { MetricsService: { service: grpc.ServiceDefinition } } };
+          };
+        };
+      };
     };
     const server = new grpc.Server();
     const pending: WireRequest[] = [];
     const receivers: OtlpTraceReceiver[] = [];
-    server.addService(metricsProto.opentelemetry.proto.collector.metrics.v1.MetricsService.service, {
+    server.addService(proto.opentelemetry.proto.collector.metrics.v1.MetricsService.service, {
       Export: (call: grpc.ServerUnaryCall<WireMetricsRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         receivers[0]?.acceptMetrics(call.request);
         callback(null, {});
