@@ -30,7 +30,11 @@ export default [
     files: ['**/*.ts', '**/*.js', '**/*.mjs'],
     // Tool configs (eslint, jest, webpack) extend the workspace's by path, as Nx generates them.
     ignores: ['**/eslint.config.mjs', '**/jest.config.js', '**/webpack.config.js'],
-    rules: { '@nx/enforce-module-boundaries': moduleBoundaries({ inTests: false }) },
+    rules: {
+      '@nx/enforce-module-boundaries': moduleBoundaries({ inTests: false }),
+      // A parameter a signature needs but the body does not use says so with a leading underscore.
+      '@typescript-eslint/no-unused-vars': ['warn', { argsIgnorePattern: '^_' }],
+    },
   },
   {
     // Tests may use the test-support lib (private Redis, OTLP receiver); production code may not.
