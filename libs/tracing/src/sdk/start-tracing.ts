@@ -142,19 +142,29 @@ export function rateLimitedErrors(intervalMs: number, write: (line: string) => v
 
 /**
  * Metrics over OTLP gRPC next to the traces (OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT), every OTEL_METRIC_EXPORT_INTERVAL
- * ms (default 60000), unless OTEL_METRICS_EXPORTER=none. Built here because the SDK's own default is OTLP over HTTP.
+ * ms (default 60000) with OTEL_METRIC_EXPORT_TIMEOUT (default 30000, at most the interval), unless
+ * OTEL_METRICS_EXPORTER=none. Built here because the SDK's own default is OTLP over HTTP. Invalid values are
+ * reported and replaced by the default, as the SDK does with the OTEL_* settings it reads itself.
  */
 function metricReadersFromEnv(): PeriodicExportingMetricReader[] {
-  if (process.env['OTEL_METRICS_EXPORTER']?.trim() === 'none') return [];
-  const interval = Number(process.env['OTEL_METRIC_EXPORT_INTERVAL'] || 60_000);
-  const exportIntervalMillis = Number.isFinite(interval) && interval > 0 ? interval : 60_000;
-  return [
-    new PeriodicExportingMetricReader({
-      exporter: new OTLPMetricExporter(),
-      exportIntervalMillis,
-      exportTimeoutMillis: Math.min(30_000, exportIntervalMillis),
-    }),
-  ];
+  const exporters = listFromEnv('OTEL_METRICS_EXPORTER');
+  if (exporters.includes('none')) return [];
+  const unsupported = exporters.filter((name) => name !== 'otlp');
+  if (unsupported.length > 0) {
+    console.warn(`OTEL_METRICS_EXPORTER="${unsupported.join(',')}" is not supported here: expected "otlp" or "none"; using "otlp"`);
+  }
+  const exportIntervalMillis = positiveMillisFromEnv('OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const exportTimeoutMillis = Math.min(positiveMillisFromEnv('OTEL_METRIC_EXPORT_TIMEOUT', 30_000), exportIntervalMillis);
+  return [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis, exportTimeoutMillis })];
+}
+
+function positiveMillisFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (Number.isSafeInteger(value) && value > 0) return value;
+  console.warn(`${name}="${raw}" is invalid: expected a positive integer (milliseconds); using ${fallback}`);
+  return fallback;
 }
 
 function incomingContextFromEnv(): IncomingContextPolicy {

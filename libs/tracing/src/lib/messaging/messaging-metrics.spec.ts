@@ -1,41 +1,12 @@
-import { ROOT_CONTEXT, metrics } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { useInMemoryMetrics } from '../../test/in-memory-metrics';
 import { useInMemoryTracing } from '../../test/in-memory-tracing';
 import { DeliveryAccounting } from '../client/delivery-accounting';
 import { DeadLetters } from '../server/dead-letters';
 import { endMessageSpan, MessageSpans, recordMessageFailure } from './message-spans';
 
-/** A reader the test pulls from (`collect()`), as a periodic exporter would at each interval. */
-class PullReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-const reader = new PullReader();
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+const metrics = useInMemoryMetrics();
 useInMemoryTracing();
-
-/** Every data point collected now, as `metric {attributes}` → value (sums) or count (histograms). */
-async function collected(): Promise<Record<string, number>> {
-  const { resourceMetrics } = await reader.collect();
-  const points: Record<string, number> = {};
-  for (const scope of resourceMetrics.scopeMetrics) {
-    for (const metric of scope.metrics) {
-      for (const point of metric.dataPoints) {
-        const key = `${metric.descriptor.name} ${JSON.stringify(point.attributes)}`;
-        points[key] = metric.dataPointType === DataPointType.HISTOGRAM ? (point.value as { count: number }).count : (point.value as number);
-      }
-    }
-  }
-  return points;
-}
 
 const base = (operation: string, destination: string) => ({
   'messaging.system': 'redis',
@@ -55,14 +26,54 @@ describe('messaging metrics', () => {
     const processed = spans.startConsumer({}, { destination: 'item.created' });
     endMessageSpan(processed.span);
 
-    const points = await collected();
-    expect(points).toMatchObject({
-      [`messaging.client.sent.messages ${JSON.stringify(base('send', 'item.created'))}`]: 1,
-      [`messaging.client.operation.duration ${JSON.stringify(base('send', 'item.created'))}`]: 1,
-      [`messaging.client.sent.messages ${JSON.stringify({ ...base('send', 'item.get'), 'error.type': 'Error' })}`]: 1,
-      [`messaging.client.consumed.messages ${JSON.stringify(base('process', 'item.created'))}`]: 1,
-      [`messaging.process.duration ${JSON.stringify(base('process', 'item.created'))}`]: 1,
+    const sentPoint = await metrics.pointOf('messaging.client.sent.messages', base('send', 'item.created'));
+    expect(sentPoint).toMatchObject({ unit: '{message}', value: 1 });
+    const sendDuration = await metrics.pointOf('messaging.client.operation.duration', base('send', 'item.created'));
+    expect(sendDuration).toMatchObject({ unit: 's', value: 1 });
+    expect(sendDuration?.sum).toBeGreaterThanOrEqual(0);
+    expect(await metrics.pointOf('messaging.client.sent.messages', { ...base('send', 'item.get'), 'error.type': 'Error' })).toMatchObject({
+      value: 1,
     });
+    expect(await metrics.pointOf('messaging.client.consumed.messages', base('process', 'item.created'))).toMatchObject({
+      unit: '{message}',
+      value: 1,
+    });
+    expect(await metrics.pointOf('messaging.process.duration', base('process', 'item.created'))).toMatchObject({ unit: 's', value: 1 });
+  });
+
+  it('count a failed handling under its error.type, apart from the successful ones of the same destination', async () => {
+    const spans = new MessageSpans();
+    for (const outcome of ['ok', 'ok', 'failed', 'rejected']) {
+      const { span } = spans.startConsumer({}, { destination: 'orders' });
+      if (outcome === 'failed') recordMessageFailure(span, new TypeError('bad order'));
+      if (outcome === 'rejected') recordMessageFailure(span, { code: 'OUT_OF_STOCK', message: 'no more' });
+      endMessageSpan(span);
+    }
+
+    const durations = (await metrics.points()).filter(
+      (point) => point.metric === 'messaging.process.duration' && point.attributes['messaging.destination.name'] === 'orders',
+    );
+    expect(durations.map((point) => [point.attributes['error.type'], point.value])).toEqual(
+      expect.arrayContaining([
+        [undefined, 2],
+        ['TypeError', 1],
+        ['OUT_OF_STOCK', 1],
+      ]),
+    );
+    expect(durations).toHaveLength(3);
+    expect(await metrics.pointOf('messaging.client.consumed.messages', { ...base('process', 'orders'), 'error.type': 'TypeError' })).toMatchObject({
+      value: 1,
+    });
+  });
+
+  it('record the same counts whether or not the span is sampled (metrics see every message)', async () => {
+    const spans = new MessageSpans();
+    const unsampledParent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
+    const { span } = spans.startConsumer({ traceparent: unsampledParent }, { destination: 'unsampled' });
+    expect(span.isRecording()).toBe(false);
+    endMessageSpan(span);
+
+    expect(await metrics.pointOf('messaging.process.duration', base('process', 'unsampled'))).toMatchObject({ value: 1 });
   });
 
   it('count refused messages by kind, and publishes that reached no subscriber', async () => {
@@ -73,8 +84,9 @@ describe('messaging metrics', () => {
     deliveries.record('my-channel', 0);
     deliveries.record('my-channel', 2);
 
-    const points = await collected();
-    expect(points[`nest_redis_otel.messages.refused ${JSON.stringify({ ...base('process', 'item.created'), 'error.type': 'not-json' })}`]).toBe(2);
-    expect(points[`nest_redis_otel.messages.undelivered ${JSON.stringify(base('send', 'my-channel'))}`]).toBe(1);
+    expect(await metrics.pointOf('nest_redis_otel.messages.refused', { ...base('process', 'item.created'), 'error.type': 'not-json' })).toMatchObject({
+      value: 2,
+    });
+    expect(await metrics.pointOf('nest_redis_otel.messages.undelivered', base('send', 'my-channel'))).toMatchObject({ value: 1 });
   });
 });

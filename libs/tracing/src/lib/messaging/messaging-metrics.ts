@@ -47,18 +47,37 @@ function messagingInstruments(): Instruments {
   return instruments;
 }
 
-function attributesOf(operation: string, destination: string, errorType?: string): Attributes {
+type Operation = 'send' | 'process';
+
+/**
+ * The attributes of successful operations, made once per destination: the path every message takes allocates no
+ * attribute set. Destinations are the channels an app sends to or subscribes to, a handful; past the cap (a
+ * producer that names channels after data) the sets are made per call rather than kept.
+ */
+const successAttributes: Record<Operation, Map<string, Attributes>> = { send: new Map(), process: new Map() };
+const MAX_CACHED_DESTINATIONS = 1000;
+
+function attributesOf(operation: Operation, destination: string, errorType?: string): Attributes {
+  if (!errorType) {
+    const cached = successAttributes[operation].get(destination);
+    if (cached) return cached;
+  }
   const attributes: Attributes = {
     [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_REDIS,
     [ATTR_MESSAGING_DESTINATION_NAME]: destination,
     [ATTR_MESSAGING_OPERATION_NAME]: operation,
   };
-  if (errorType) attributes[ATTR_ERROR_TYPE] = errorType;
+  if (errorType) {
+    attributes[ATTR_ERROR_TYPE] = errorType;
+  } else if (successAttributes[operation].size < MAX_CACHED_DESTINATIONS) {
+    // Frozen: the SDK keeps the first set it sees of a series as that series' key.
+    successAttributes[operation].set(destination, Object.freeze(attributes));
+  }
   return attributes;
 }
 
 /** One finished send (`send`) or handling (`process`) of a message, with its duration and failure, if any. */
-export function recordMessageOperation(operation: 'send' | 'process', destination: string, seconds: number, errorType?: string): void {
+export function recordMessageOperation(operation: Operation, destination: string, seconds: number, errorType?: string): void {
   const recorded = messagingInstruments();
   const attributes = attributesOf(operation, destination, errorType);
   if (operation === 'send') {

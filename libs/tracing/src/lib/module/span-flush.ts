@@ -4,7 +4,7 @@ const DEFAULT_FLUSH_TIMEOUT_MS = 5000;
 
 /**
  * Exports the spans still buffered by the registered tracer provider, through the API only (the SDK belongs to the
- * bootstrap). Gives up after `timeoutMs`: an absent collector must not hold the process.
+ * bootstrap). Gives up after `timeoutMs`, and never rejects: an absent collector must not hold nor fail a shutdown.
  */
 export async function flushSpans(timeoutMs = DEFAULT_FLUSH_TIMEOUT_MS): Promise<void> {
   const provider = trace.getTracerProvider() as { getDelegate?: () => unknown };
@@ -13,7 +13,9 @@ export async function flushSpans(timeoutMs = DEFAULT_FLUSH_TIMEOUT_MS): Promise<
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs).unref()));
   try {
-    await Promise.race([delegate.forceFlush(), timeout]);
+    // A collector that is away makes the flush fail: the SDK's error handler has said so already, and shutting down
+    // must go on (a rejection here would turn a clean exit into an error exit).
+    await Promise.race([delegate.forceFlush().catch(() => undefined), timeout]);
   } finally {
     clearTimeout(timer);
   }
