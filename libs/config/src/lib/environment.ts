@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DEFAULT_REDIS_URL, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, redisConnectionOptions } from '@nest-redis-otel/tracing';
 
@@ -47,6 +46,9 @@ export function envLogging(env: Environment, isTerminal = Boolean(process.stdout
 
 /** Whether `name` can be loaded from the working directory (where pino resolves its transports from, too). */
 function canResolve(name: string): boolean {
+  // Not `import { createRequire }`: webpack rewrites a `createRequire(…).resolve(…)` it can see into a lookup in its
+  // own bundle, where the check always failed (the built apps refused LOG_FORMAT=pretty with pino-pretty installed).
+  const { createRequire } = process.getBuiltinModule('node:module');
   try {
     createRequire(join(process.cwd(), 'index.js')).resolve(name);
     return true;

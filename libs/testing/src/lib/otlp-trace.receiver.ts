@@ -178,7 +178,6 @@ export class OtlpTraceReceiver {
     });
   }
 
-
   /** Resolves once `isComplete` accepts the data points received; rejects after `timeoutMs` with what did arrive. */
   async waitForMetrics<T>(isComplete: (points: ReceivedDataPoint[]) => T | undefined | false, timeoutMs = 10_000): Promise<T> {
     return waitUntil(this.received, 'metrics', () => isComplete(this.dataPoints), {

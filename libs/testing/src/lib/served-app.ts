@@ -41,15 +41,23 @@ export async function serveBuiltApp(name: string, env: Record<string, string>, r
   });
   const lines: string[] = [];
   const listeners = new Set<(line: string) => void>();
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (line.trim() === '') continue;
-      lines.push(line);
-      listeners.forEach((listener) => listener(line));
-    }
+  const addLine = (line: string) => {
+    if (line.trim() === '') return;
+    lines.push(line);
+    listeners.forEach((listener) => listener(line));
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  // A chunk of a pipe can end inside a line (or a character): a JSON log line cut in two would not parse. Each
+  // stream keeps its unfinished line until the rest arrives.
+  for (const stream of [child.stdout, child.stderr]) {
+    let unfinished = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      const parts = (unfinished + chunk).split('\n');
+      unfinished = parts.pop() ?? '';
+      parts.forEach(addLine);
+    });
+    stream?.on('end', () => addLine(unfinished));
+  }
 
   const waitForLine = (matches: (line: string) => boolean, { fromLine = 0, timeoutMs = 20_000 } = {}) =>
     new Promise<string>((resolve, reject) => {

@@ -42,6 +42,7 @@ import {
   traceparentOf,
   useInMemoryTracing,
 } from '../test/in-memory-tracing';
+import { useInMemoryMetrics } from '../test/in-memory-metrics';
 import { redisConnectionOptions } from './client/redis-connection.options';
 import { TracedClientRedis, tracedRedisClient } from './client/traced-client-redis';
 import { TracingModule } from './module/tracing.module';
@@ -49,6 +50,14 @@ import { RawChannelPublisher } from './raw-channel/raw-channel.publisher';
 import { TracedServerRedis, tracedRedisServer } from './server/traced-server-redis';
 
 const tracing = useInMemoryTracing();
+const metrics = useInMemoryMetrics();
+/** The messaging metrics' attributes of `operation` on `destination`. */
+const messaging = (operation: 'send' | 'process', destination: string, errorType?: string) => ({
+  'messaging.system': 'redis',
+  'messaging.destination.name': destination,
+  'messaging.operation.name': operation,
+  ...(errorType && { 'error.type': errorType }),
+});
 const testTracer = () => trace.getTracer('redis-transport.integration.spec');
 
 const WAIT_MS = 10_000;
@@ -456,6 +465,8 @@ describe('traced Redis transport against a real Redis (client, server, raw chann
       expect(exceptionEvents(consumer)).toEqual([expect.objectContaining({ 'exception.message': 'event failed' })]);
       // Publishing succeeded: the failure is the consumer's, not the producer's.
       expect(producer.status.code).toBe(SpanStatusCode.UNSET);
+      expect(await metrics.pointOf('messaging.process.duration', messaging('process', 'test.event-error', 'Error'))).toMatchObject({ value: 1 });
+      expect(await metrics.pointOf('messaging.client.sent.messages', messaging('send', 'test.event-error'))).toMatchObject({ value: 1 });
     });
 
     it('two handlers of one event pattern both run inside the one CONSUMER span', async () => {
@@ -570,6 +581,8 @@ describe('traced Redis transport against a real Redis (client, server, raw chann
       expect(producer.status).toStrictEqual({ code: SpanStatusCode.ERROR, message: 'not today' });
       expect(producer.attributes['error.type']).toBe('NOPE');
       expect(exceptionEvents(producer)).toEqual([{ 'exception.type': 'NOPE', 'exception.message': 'not today' }]);
+      expect(await metrics.pointOf('messaging.process.duration', messaging('process', 'test.rpc-error', 'RpcException'))).toMatchObject({ value: 1 });
+      expect(await metrics.pointOf('messaging.client.operation.duration', messaging('send', 'test.rpc-error', 'NOPE'))).toMatchObject({ value: 1 });
     });
 
     it('a plain Error: the CONSUMER records the original exception, not the generic reply; PRODUCER is ERROR', async () => {
