@@ -22,3 +22,7 @@ export { RateLimitedLog } from './lib/logging/rate-limited-log';
 export { TracedLoggerModule, LOG_FORMATS, LOG_LEVELS } from './lib/logging/traced-logger.module';
 export type { LogFormat, LogLevel, TracedLoggerOptions } from './lib/logging/traced-logger.module';
 export { traceLogFields, type TraceLogFields } from './lib/logging/trace-log-fields';
+// For other transports built on this library's spans and metrics (e.g. Redis Streams).
+export { MessageSpans, endMessageSpan, recordMessageFailure, isMessageSpan, describeError } from './lib/messaging/message-spans';
+export type { MessageFacts } from './lib/messaging/message-spans';
+export { recordMessageOperation, recordRefusedMessage } from './lib/messaging/messaging-metrics';

@@ -31,6 +31,8 @@ export interface MessageFacts {
   destination: string;
   data?: unknown;
   messageId?: string;
+  /** More attributes of the transport (e.g. a redelivery count), set when the span starts. */
+  attributes?: Attributes;
 }
 
 /**
@@ -105,6 +107,7 @@ export class MessageSpans {
       [ATTR_MESSAGING_OPERATION_NAME]: operation,
     };
     if (message.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = message.messageId;
+    if (message.attributes) Object.assign(attributes, message.attributes);
     return attributes;
   }
 
