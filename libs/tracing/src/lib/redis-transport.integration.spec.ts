@@ -406,9 +406,10 @@ describe('traced Redis transport against a real Redis (client, server, raw chann
       expect(call.activeSpan?.spanId).toBe(spanIdOf(consumer));
       expect(call.data).toStrictEqual({ run });
 
-      const bodySize = Buffer.byteLength(JSON.stringify({ run }));
-      expect(producer.attributes['messaging.message.body.size']).toBe(bodySize);
-      expect(consumer.attributes['messaging.message.body.size']).toBe(bodySize);
+      // The message as published: Nest's envelope, the data, the trace context in `metadata`.
+      const published = { pattern: 'test.event', data: { run }, metadata: { traceparent: `00-${parent.traceId}-${spanIdOf(producer)}-01` } };
+      expect(producer.attributes['messaging.message.envelope.size']).toBe(Buffer.byteLength(JSON.stringify(published)));
+      expect(consumer.attributes['messaging.message.envelope.size']).toBe(Buffer.byteLength(JSON.stringify(published)));
       expect(producer.attributes).not.toHaveProperty(['messaging.message.id']);
       expect(producer.status.code).toBe(SpanStatusCode.UNSET);
       expect(consumer.status.code).toBe(SpanStatusCode.UNSET);
@@ -522,6 +523,9 @@ describe('traced Redis transport against a real Redis (client, server, raw chann
       expect(parentSpanIdOf(consumer)).toBe(spanIdOf(producer));
       expect(producer.attributes['messaging.message.id']).toEqual(expect.any(String));
       expect(consumer.attributes['messaging.message.id']).toBe(producer.attributes['messaging.message.id']);
+      // Measured on each side, the same request: its envelope, id and trace context included.
+      expect(producer.attributes['messaging.message.envelope.size']).toBeGreaterThan(Buffer.byteLength(JSON.stringify({ run, n: 21 })) + 55);
+      expect(consumer.attributes['messaging.message.envelope.size']).toBe(producer.attributes['messaging.message.envelope.size']);
       expect(producer.status.code).toBe(SpanStatusCode.UNSET);
       // The PRODUCER span covers the round trip, up to the reply.
       expect(endOrder(producer, consumer)).toEqual([spanIdOf(consumer), spanIdOf(producer)]);
@@ -716,7 +720,7 @@ describe('traced Redis transport against a real Redis (client, server, raw chann
       expect(parentSpanIdOf(consumer)).toBe(SPAN_ID);
       expect(consumer.attributes['messaging.payload.request_id']).toBe('r1');
       expect(consumer.attributes).not.toHaveProperty(['messaging.payload.message']);
-      expect(consumer.attributes['messaging.message.body.size']).toBe(Buffer.byteLength(JSON.stringify(raw)));
+      expect(consumer.attributes['messaging.message.envelope.size']).toBe(Buffer.byteLength(JSON.stringify(raw)));
     });
 
     it('with a malformed traceparent is still handled, under a new root span', async () => {

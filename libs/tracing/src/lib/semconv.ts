@@ -9,7 +9,8 @@ export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name' as c
 export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type' as const;
 export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name' as const;
 export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id' as const;
-export const ATTR_MESSAGING_MESSAGE_BODY_SIZE = 'messaging.message.body.size' as const;
+/** Body and metadata: the whole Redis message, known without serializing the data a second time. */
+export const ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE = 'messaging.message.envelope.size' as const;
 
 export const MESSAGING_OPERATION_TYPE_SEND = 'send' as const;
 export const MESSAGING_OPERATION_TYPE_PROCESS = 'process' as const;

@@ -1,8 +1,9 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { ClientRedis, type ReadPacket, type RedisOptions } from '@nestjs/microservices';
+import { ClientRedis, type ReadPacket, type RedisOptions, type WritePacket } from '@nestjs/microservices';
 import { type Context, type Span, context as otelContext, trace } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
-import { isMessageSpan, MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
+import { isMessageSpan, MessageSpans, recordEnvelopeSize, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
+import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import { ATTR_MESSAGING_MESSAGE_ID } from '../semconv';
 import type { MessagingTracingOptions } from '../types';
@@ -21,6 +22,8 @@ export class TracedClientRedis extends ClientRedis {
   private readonly messageSpans: MessageSpans;
   private readonly tracingLogger = new Logger(TracedClientRedis.name);
   private userDispatchHook?: (packet: ReadPacket) => void;
+  /** The PRODUCER span of the request `publish` is handing to Nest (synchronously), for `assignPacketId`. */
+  private publishingSpan?: Span;
   /** Events that reached no subscriber (lost: pub/sub keeps nothing), counted and logged once per stretch. */
   readonly deliveries = new DeliveryAccounting(TracedClientRedis.name);
 
@@ -95,20 +98,42 @@ export class TracedClientRedis extends ClientRedis {
     return event$;
   }
 
-  /** Nest's event publish, keeping what it drops: how many subscribers PUBLISH reached. */
+  /**
+   * Nest's event publish, keeping what it drops (how many subscribers PUBLISH reached), under no span: the PRODUCER
+   * span is this publish, an ioredis `publish` span under it would repeat it.
+   */
   protected override dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const channel = this.normalizePattern(packet.pattern);
     const message = JSON.stringify(this.serializer.serialize(packet));
-    return (this.pubClient.publish(channel, message) as Promise<number>).then((receivers) => {
+    recordEnvelopeSize(trace.getSpan(otelContext.active()), message);
+    const published = otelContext.with(UNTRACED_CONTEXT, () => this.pubClient.publish(channel, message) as Promise<number>);
+    return published.then((receivers) => {
       this.deliveries.record(channel, receivers);
       return undefined as T;
     });
   }
 
+  /**
+   * Nest's request publish (reply subscription, then PUBLISH) under no span, for the same reason as events'; the
+   * reply-channel SUBSCRIBE is the transport's bookkeeping, not the application's.
+   */
+  protected override publish(partialPacket: ReadPacket, callback: (packet: WritePacket) => unknown): () => void {
+    this.publishingSpan = trace.getSpan(otelContext.active());
+    try {
+      return otelContext.with(UNTRACED_CONTEXT, () => super.publish(partialPacket, callback));
+    } finally {
+      this.publishingSpan = undefined;
+    }
+  }
+
   protected override assignPacketId(packet: ReadPacket) {
     const packetWithId = super.assignPacketId(packet);
-    const span = trace.getSpan(otelContext.active());
-    if (isMessageSpan(span)) span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, packetWithId.id);
+    const span = this.publishingSpan;
+    if (isMessageSpan(span) && span.isRecording()) {
+      span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, packetWithId.id);
+      // Nest serializes the request inside `publish`, out of reach: measured here, for recorded spans only.
+      recordEnvelopeSize(span, JSON.stringify(this.serializer.serialize(packetWithId)));
+    }
     return packetWithId;
   }
 

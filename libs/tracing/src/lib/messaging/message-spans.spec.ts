@@ -19,7 +19,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { parentSpanIdOf, spanIdOf, traceIdOf, useInMemoryTracing } from '../../test/in-memory-tracing';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import type { MessagingTracingOptions } from '../types';
-import { describeError, isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure } from './message-spans';
+import { describeError, isMessageSpan, type MessageFacts, MessageSpans, recordEnvelopeSize, recordMessageFailure } from './message-spans';
 
 const tracing = useInMemoryTracing();
 const testTracer = () => trace.getTracer('message-spans.spec');
@@ -80,36 +80,30 @@ describe('MessageSpans', () => {
       expect(parentSpanIdOf(span)).toBe(given.span.spanContext().spanId);
     });
 
-    it('record the body size as the UTF-8 byte length of the JSON of the data', () => {
+    it('carry the envelope size the transport gives, and never serialize the data to measure it', () => {
+      const data = { toJSON: jest.fn(() => ({ a: 1 })) };
+      const span = producerSpan({ destination: 'd', data, envelopeBytes: 42 });
+      expect(span.attributes['messaging.message.envelope.size']).toBe(42);
+      expect(span.attributes).not.toHaveProperty(['messaging.message.body.size']);
+      expect(data.toJSON).not.toHaveBeenCalled();
+    });
+
+    it('recordEnvelopeSize sets the UTF-8 byte length of the message on a recorded span of this library only', () => {
+      const own = new MessageSpans().startProducer(ROOT_CONTEXT, { destination: 'd' });
       // {"s":"é€😀"} is 12 UTF-16 code units but 17 bytes in UTF-8.
-      const span = producerSpan({ destination: 'd', data: { s: 'é€😀' } });
-      expect(span.attributes['messaging.message.body.size']).toBe(17);
-    });
+      recordEnvelopeSize(own, JSON.stringify({ s: 'é€😀' }));
+      expect(ended(own).attributes['messaging.message.envelope.size']).toBe(17);
 
-    it.each([
-      ['a string', 'abc', 5],
-      ['a number', 42, 2],
-      ['null', null, 4],
-      ['an array', [1, 2], 5],
-    ])('record the body size of %s', (_, data, size) => {
-      const span = producerSpan({ destination: 'd', data });
-      expect(span.attributes['messaging.message.body.size']).toBe(size);
-    });
-
-    it('have no body size without data, nor for data JSON cannot serialize, and are still created', () => {
-      const circular: Record<string, unknown> = {};
-      circular['self'] = circular;
-      for (const data of [undefined, circular, { n: 1n }]) {
-        const span = producerSpan({ destination: 'd', data });
-        expect(span.name).toBe('send d');
-        expect(span.attributes).not.toHaveProperty(['messaging.message.body.size']);
-      }
+      const foreign = testTracer().startSpan('not a message span');
+      recordEnvelopeSize(foreign, 'abc');
+      expect(ended(foreign).attributes).not.toHaveProperty(['messaging.message.envelope.size']);
+      expect(() => recordEnvelopeSize(undefined, 'abc')).not.toThrow();
     });
   });
 
   describe('consumer spans', () => {
     it('are CONSUMER spans named "process <destination>" with the messaging attributes', () => {
-      const exported = consumerSpan({}, { destination: 'orders.created', messageId: 'm-2', data: { a: 1 } });
+      const exported = consumerSpan({}, { destination: 'orders.created', messageId: 'm-2', data: { a: 1 }, envelopeBytes: 7 });
 
       expect(exported.name).toBe('process orders.created');
       expect(exported.kind).toBe(SpanKind.CONSUMER);
@@ -119,7 +113,7 @@ describe('MessageSpans', () => {
         'messaging.operation.type': 'process',
         'messaging.operation.name': 'process',
         'messaging.message.id': 'm-2',
-        'messaging.message.body.size': 7,
+        'messaging.message.envelope.size': 7,
       });
     });
 

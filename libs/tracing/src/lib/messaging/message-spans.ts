@@ -5,6 +5,8 @@ import {
   ROOT_CONTEXT,
   type Span,
   SpanKind,
+  type Tracer,
+  type TracerProvider,
   SpanStatusCode,
   propagation,
   trace,
@@ -15,7 +17,7 @@ import { untrustedCarrierGetter } from '../propagation/message-carrier';
 import { recordMessageOperation } from './messaging-metrics';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
-  ATTR_MESSAGING_MESSAGE_BODY_SIZE,
+  ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE,
   ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
@@ -31,6 +33,8 @@ export interface MessageFacts {
   destination: string;
   data?: unknown;
   messageId?: string;
+  /** Bytes of the message as it travels (envelope, data and trace context), when the transport knows them. */
+  envelopeBytes?: number;
   /** More attributes of the transport (e.g. a redelivery count), set when the span starts. */
   attributes?: Attributes;
 }
@@ -66,7 +70,7 @@ export class MessageSpans {
       { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(MESSAGING_OPERATION_TYPE_SEND, message) },
       parent,
     );
-    this.addMessageBody(span, message);
+    this.addPayloadAttributes(span, message.data);
     ownSpans.set(span, { operation: MESSAGING_OPERATION_TYPE_SEND, destination: message.destination, startedAt: performance.now() });
     return span;
   }
@@ -94,7 +98,7 @@ export class MessageSpans {
       },
       parent,
     );
-    this.addMessageBody(span, message);
+    this.addPayloadAttributes(span, message.data);
     ownSpans.set(span, { operation: MESSAGING_OPERATION_TYPE_PROCESS, destination: message.destination, startedAt: performance.now() });
     return { span, context: trace.setSpan(parent, span) };
   }
@@ -107,22 +111,15 @@ export class MessageSpans {
       [ATTR_MESSAGING_OPERATION_NAME]: operation,
     };
     if (message.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = message.messageId;
+    if (message.envelopeBytes !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE] = message.envelopeBytes;
     if (message.attributes) Object.assign(attributes, message.attributes);
     return attributes;
   }
 
-  /** Body size and captured fields cost a serialization: only for spans that are recorded. */
-  private addMessageBody(span: Span, message: MessageFacts): void {
-    if (message.data === undefined || !span.isRecording()) return;
+  /** Captured payload fields, for recorded spans only. */
+  private addPayloadAttributes(span: Span, data: unknown): void {
+    if (!this.payloadCapture || typeof data !== 'object' || data === null || Array.isArray(data) || !span.isRecording()) return;
     const attributes: Attributes = {};
-    const size = jsonByteLength(message.data);
-    if (size !== undefined) attributes[ATTR_MESSAGING_MESSAGE_BODY_SIZE] = size;
-    this.addPayloadAttributes(attributes, message.data);
-    span.setAttributes(attributes);
-  }
-
-  private addPayloadAttributes(attributes: Attributes, data: unknown): void {
-    if (!this.payloadCapture || typeof data !== 'object' || data === null || Array.isArray(data)) return;
     const record = data as Record<string, unknown>;
     for (const field of this.payloadCapture.fields) {
       if (!Object.hasOwn(record, field)) continue;
@@ -133,6 +130,7 @@ export class MessageSpans {
         attributes[PAYLOAD_ATTRIBUTE_PREFIX + field] = value;
       }
     }
+    span.setAttributes(attributes);
   }
 }
 
@@ -191,15 +189,22 @@ function safeJson(value: unknown): string {
   }
 }
 
-function jsonByteLength(data: unknown): number | undefined {
-  try {
-    const json = JSON.stringify(data);
-    return json === undefined ? undefined : Buffer.byteLength(json);
-  } catch {
-    return undefined;
-  }
+
+/**
+ * Sets the size of the message as it travels on a span of this library, if recorded: the transport knows it once
+ * it has serialized (producer) or received (consumer) the message, so no second serialization is needed.
+ */
+export function recordEnvelopeSize(span: Span | undefined, message: string): void {
+  if (isMessageSpan(span) && span.isRecording()) span.setAttribute(ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, Buffer.byteLength(message));
 }
 
-function tracer() {
-  return trace.getTracer(TRACER_NAME, TRACER_VERSION);
+let cachedTracer: { provider: TracerProvider; tracer: Tracer } | undefined;
+/**
+ * This library's tracer, looked up again only when the global provider changes (`trace.disable()` in tests): the
+ * SDK's `getTracer` builds a key and searches a map on every call, a measurable cost per message.
+ */
+function tracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (cachedTracer?.provider !== provider) cachedTracer = { provider, tracer: provider.getTracer(TRACER_NAME, TRACER_VERSION) };
+  return cachedTracer.tracer;
 }

@@ -1,7 +1,8 @@
 import { ROOT_CONTEXT, context as otelContext, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { DeliveryAccounting } from '../client/delivery-accounting';
-import { MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
+import { MessageSpans, recordEnvelopeSize, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
+import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import type { MessagingTracingOptions } from '../types';
 
@@ -31,7 +32,9 @@ export class RawChannelPublisher {
     const spanContext = trace.setSpan(parent, span);
     try {
       const message = JSON.stringify({ ...payload, ...injectTraceCarrier(spanContext) });
-      const receivers = await otelContext.with(spanContext, () => this.redis.publish(channel, message));
+      recordEnvelopeSize(span, message);
+      // The PRODUCER span is this publish: no ioredis span under it.
+      const receivers = await otelContext.with(UNTRACED_CONTEXT, () => this.redis.publish(channel, message));
       this.deliveries.record(channel, receivers);
       return receivers;
     } catch (error) {

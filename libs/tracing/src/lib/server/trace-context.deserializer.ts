@@ -11,7 +11,7 @@ type IncomingPacket = (IncomingRequest | IncomingEvent) & { metadata?: unknown }
 export class TraceContextDeserializer implements ConsumerDeserializer {
   constructor(
     private readonly inner: ConsumerDeserializer,
-    private readonly onPacket: (metadata: Record<string, unknown>, packet: IncomingPacket) => void,
+    private readonly onPacket: (metadata: Record<string, unknown>, packet: IncomingPacket, value: unknown) => void,
   ) {}
 
   async deserialize(value: unknown, options?: Record<string, unknown>): Promise<IncomingPacket> {
@@ -22,7 +22,7 @@ export class TraceContextDeserializer implements ConsumerDeserializer {
     } else if (!isRecord(packet.metadata)) {
       packet.metadata = {};
     }
-    this.onPacket(packet.metadata as Record<string, unknown>, packet);
+    this.onPacket(packet.metadata as Record<string, unknown>, packet, value);
     return packet;
   }
 }

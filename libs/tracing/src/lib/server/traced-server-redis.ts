@@ -9,8 +9,10 @@ import {
   type WritePacket,
 } from '@nestjs/microservices';
 import { type Span, context as otelContext, trace } from '@opentelemetry/api';
+import type { Redis } from 'ioredis';
 import { isObservable, type Observable, type Subscription, tap } from 'rxjs';
 import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
+import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
@@ -31,6 +33,7 @@ export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & {
 };
 
 type TransportId = Transport | symbol;
+const MAX_REMEMBERED_ROUTES = 1000;
 type ProcessingStartHook = (transportId: TransportId, context: unknown, done: () => Promise<unknown>) => void;
 type ProcessingEndHook = (transportId: TransportId, context: unknown) => void;
 
@@ -58,6 +61,10 @@ export class TracedServerRedis extends ServerRedis {
   private closing?: Promise<void>;
   /** The message `handleMessage` just inspected, handed to `parseMessage` so that it is parsed once. */
   private inspected?: { raw: string; message: Record<string, unknown> };
+  /** Bytes of each message as received, keyed by its parsed object (what the deserializer is given). */
+  private readonly envelopeBytes = new WeakMap<object, number>();
+  /** Routes of the channels seen (a channel is one this server subscribed to): Nest's lookup parses each time. */
+  private readonly routes = new Map<string, string>();
 
   constructor(options: TracedRedisServerOptions = {}) {
     const { tracing, maxMessageBytes, deadLetters, drainTimeoutMs, ...redisOptions } = options;
@@ -67,8 +74,12 @@ export class TracedServerRedis extends ServerRedis {
     this.drainTimeoutMs = drainTimeoutMs ?? 8000;
     this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
     this.messageSpans = new MessageSpans(tracing);
-    this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet) =>
-      this.messageFacts.set(metadata, { data: packet.data, messageId: 'id' in packet ? packet.id : undefined }),
+    this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet, value) =>
+      this.messageFacts.set(metadata, {
+        data: packet.data,
+        messageId: 'id' in packet ? packet.id : undefined,
+        envelopeBytes: typeof value === 'object' && value !== null ? this.envelopeBytes.get(value) : undefined,
+      }),
     );
     super.setOnProcessingStartHook((transportId, context, done) => this.onProcessingStart(transportId, context, done));
     super.setOnProcessingEndHook((transportId, context) => this.onProcessingEnd(transportId, context));
@@ -120,7 +131,28 @@ export class TracedServerRedis extends ServerRedis {
     const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes);
     if (!inspection.accepted) return this.deadLetters.keep(inspection.kind, inspection.reason, pattern ?? channel, raw);
     this.inspected = { raw, message: inspection.message };
+    this.envelopeBytes.set(inspection.message, Buffer.byteLength(raw));
     return super.handleMessage(channel, buffer, pub, pattern);
+  }
+
+  /**
+   * Nest's route lookup tries `JSON.parse` on the channel name for every message, and a plain name throws: a
+   * SyntaxError with its stack trace per message. The result depends on the name only, so it is kept (bounded:
+   * channels are the ones subscribed to, but with wildcards any channel matching a pattern could arrive).
+   */
+  protected override getRouteFromPattern(pattern: string): string {
+    let route = this.routes.get(pattern);
+    if (route === undefined) {
+      route = super.getRouteFromPattern(pattern);
+      if (this.routes.size < MAX_REMEMBERED_ROUTES) this.routes.set(pattern, route);
+    }
+    return route;
+  }
+
+  /** Replies are published under no span: the CONSUMER span already covers the reply (see `UNTRACED_CONTEXT`). */
+  override getPublisher(pub: Redis, pattern: unknown, id: string, ctx: RedisContext): (response: unknown) => unknown {
+    const publish = super.getPublisher(pub, pattern, id, ctx);
+    return (response) => otelContext.with(UNTRACED_CONTEXT, () => publish(response));
   }
 
   /**
