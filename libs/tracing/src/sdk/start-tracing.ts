@@ -84,8 +84,12 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
         // Health probes (orchestrators poll them every few seconds) are not worth a trace each.
         ignoreIncomingRequestHook: (request) => HEALTH_PATH.test(request.url ?? ''),
       }),
-      // Route handlers only: a span per body parser and middleware on every request is noise, and costs.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+      // For the route in the SERVER span's name and `http.route` only: no span per layer. Nest binds its own
+      // middleware as route layers ("request handler"), so a request showed three identical spans before the
+      // handler's; the SERVER span covers them all, and each costs the hot path a span.
+      new ExpressInstrumentation({
+        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER, ExpressLayerType.ROUTER],
+      }),
       // Only commands made inside a span: a consumer's Redis work, not the connection chatter of idle clients.
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
