@@ -1,40 +1,62 @@
 // `npm run bench`: what tracing costs on the messaging path, as ratios against baselines measured in the same run.
-// Each measurement runs in a process of its own, untraced and traced alternately, repeated; medians are compared.
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+// Each messaging measurement runs in a process of its own; variants are interleaved and repeated; medians are
+// compared. `--smoke`: one short round of everything, for the test suite.
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OtlpTraceReceiver, startRedisTestServer, WORKSPACE_ROOT } from '@nest-redis-otel/testing';
+import { findFreePort, OtlpTraceReceiver, startRedisTestServer, WORKSPACE_ROOT } from '@nest-redis-otel/testing';
+import { type HttpSample, measureHttp, type Sampling } from './http-e2e';
 import { measureContextHop } from './micro';
+import { measureSdkCost } from './sdk-cost';
+import type { ChildResult } from './transport-child';
+
+type Collector = 'live' | 'black hole' | 'closed port';
 
 interface Variant {
+  id: string;
   name: string;
-  mode: 'raw' | 'nest' | 'traced';
+  transport: 'raw' | 'nest' | 'ours';
+  sdk: boolean;
+  kind: 'event' | 'request';
   inFlight: number;
-  env?: Record<string, string>;
-}
-interface Sample {
-  messagesPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
+  sampling?: '100 %' | '0 %';
+  collector?: Collector;
+  /** Runs longer, so that the exporter meets its timeouts (10 s) while the load goes on. */
+  long?: boolean;
 }
 
 const BOOTSTRAP = join('dist', 'apps', 'items-api', 'instrumentation.js');
+const ZERO_SAMPLING = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' };
 const VARIANTS: Variant[] = [
-  { name: 'raw ioredis publish → subscriber', mode: 'raw', inFlight: 1 },
-  { name: 'raw ioredis publish → subscriber', mode: 'raw', inFlight: 64 },
-  { name: 'Nest emit → @EventPattern, no SDK', mode: 'nest', inFlight: 1 },
-  { name: 'Nest emit → @EventPattern, no SDK', mode: 'nest', inFlight: 64 },
-  { name: 'traced, 100 % sampled, OTLP export', mode: 'traced', inFlight: 1 },
-  { name: 'traced, 100 % sampled, OTLP export', mode: 'traced', inFlight: 64 },
-  { name: 'traced, 0 % sampled (parent-based)', mode: 'traced', inFlight: 64, env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' } },
+  { id: 'raw-1', name: 'raw ioredis publish → subscriber', transport: 'raw', sdk: false, kind: 'event', inFlight: 1 },
+  { id: 'raw-64', name: 'raw ioredis publish → subscriber', transport: 'raw', sdk: false, kind: 'event', inFlight: 64 },
+  { id: 'nest-1', name: 'Nest emit → @EventPattern, no SDK', transport: 'nest', sdk: false, kind: 'event', inFlight: 1 },
+  { id: 'nest-64', name: 'Nest emit → @EventPattern, no SDK', transport: 'nest', sdk: false, kind: 'event', inFlight: 64 },
+  { id: 'nest-sdk-64', name: "Nest's transport, SDK loaded (it makes no span)", transport: 'nest', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %' },
+  { id: 'ours-nosdk-64', name: 'our transport, no SDK', transport: 'ours', sdk: false, kind: 'event', inFlight: 64 },
+  { id: 'traced-1', name: 'traced, 100 % sampled, OTLP export', transport: 'ours', sdk: true, kind: 'event', inFlight: 1, sampling: '100 %' },
+  { id: 'traced-64', name: 'traced, 100 % sampled, OTLP export', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %' },
+  { id: 'traced0-64', name: 'traced, 0 % sampled (parent-based)', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '0 %' },
+  { id: 'send-nest-16', name: 'Nest send → @MessagePattern → reply, no SDK', transport: 'nest', sdk: false, kind: 'request', inFlight: 16 },
+  { id: 'send-traced-16', name: 'send → reply, traced 100 %', transport: 'ours', sdk: true, kind: 'request', inFlight: 16, sampling: '100 %' },
+  { id: 'live-long', name: 'traced 100 %, collector live', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', collector: 'live', long: true },
+  { id: 'blackhole-long', name: 'traced 100 %, collector accepts and never answers', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', collector: 'black hole', long: true },
+  { id: 'closed-long', name: 'traced 100 %, collector port closed', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', collector: 'closed port', long: true },
 ];
+const HTTP_SAMPLINGS: Sampling[] = ['off', '100 %', '0 %'];
+const HTTP_RATE = 1000;
 
-function runChild(variant: Variant, redisUrl: string, collector: string, messages: number): Promise<Sample> {
+/** Endpoints of the three collectors: a receiver, a port that accepts connections and never answers, no listener. */
+interface Collectors {
+  endpoint(collector: Collector): string;
+}
+
+function runChild(variant: Variant, redisUrl: string, collectors: Collectors, messages: number): Promise<ChildResult> {
   const args = [
-    ...(variant.mode === 'traced' ? ['--import', `./${BOOTSTRAP}`] : []),
+    ...(variant.sdk ? ['--import', `./${BOOTSTRAP}`] : []),
     '-r',
     '@swc-node/register',
     // Required, not run as the main module: with the SDK's ESM hook registered, Node would load a main .ts file
@@ -42,20 +64,23 @@ function runChild(variant: Variant, redisUrl: string, collector: string, message
     '-e',
     `require(${JSON.stringify(`./${join('apps', 'bench', 'src', 'transport-child.ts')}`)})`,
   ];
+  const collector = variant.collector ?? 'live';
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: WORKSPACE_ROOT,
       env: {
         ...process.env,
         SWC_NODE_PROJECT: 'apps/bench/tsconfig.app.json',
-        OTEL_SERVICE_NAME: 'bench',
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector,
+        OTEL_SERVICE_NAME: `bench-${variant.id}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: collectors.endpoint(collector),
         OTEL_METRICS_EXPORTER: 'none',
-        BENCH_MODE: variant.mode,
+        BENCH_TRANSPORT: variant.transport,
+        BENCH_KIND: variant.kind,
         BENCH_REDIS_URL: redisUrl,
         BENCH_MESSAGES: String(messages),
         BENCH_IN_FLIGHT: String(variant.inFlight),
-        ...variant.env,
+        BENCH_FLUSH: collector === 'live' ? '1' : '0',
+        ...(variant.sampling === '0 %' && ZERO_SAMPLING),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -64,95 +89,241 @@ function runChild(variant: Variant, redisUrl: string, collector: string, message
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => {
       const line = output.split('\n').find((text) => text.startsWith('{"messagesPerSecond"'));
-      if (code === 0 && line) resolve(JSON.parse(line) as Sample);
+      if (code === 0 && line) resolve(JSON.parse(line) as ChildResult);
       else reject(new Error(`${variant.name} (${variant.inFlight} in flight) failed (${code}):\n${output}`));
     });
   });
+}
+
+/** A TCP port that takes connections and never says a word: a collector that hangs. */
+async function startBlackHole(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined); // the exporter gives up and resets: expected
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    port: address.port,
+    close: () => {
+      sockets.forEach((socket) => socket.destroy());
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, out: { type: 'string' } } });
-  const repeats = values.smoke ? 1 : 3;
-  const messages = (inFlight: number) => (values.smoke ? 200 : inFlight === 1 ? 2000 : 10_000);
+  const smoke = values.smoke ?? false;
+  const repeats = smoke ? 1 : 3;
+  const messages = (variant: Variant) => (smoke ? 200 : variant.long ? 60_000 : variant.inFlight === 1 ? 2000 : 10_000);
+  const httpSeconds = smoke ? 1 : 5;
+
   const redis = await startRedisTestServer({ requirePrivate: true });
   const receiver = await OtlpTraceReceiver.start();
-  const samples = new Map<Variant, Sample[]>();
+  const blackHole = await startBlackHole();
+  const closedPort = await findFreePort();
+  const collectors: Collectors = {
+    endpoint: (collector) =>
+      collector === 'live' ? receiver.endpoint : `http://127.0.0.1:${collector === 'black hole' ? blackHole.port : closedPort}`,
+  };
+  const samples = new Map<string, ChildResult[]>();
+  const http = new Map<Sampling, HttpSample[]>();
   try {
     for (let round = 0; round < repeats; round++) {
       // Interleaved, so that a slow moment of the machine hits every variant alike.
       for (const variant of VARIANTS) {
-        const sample = await runChild(variant, redis.url, receiver.endpoint, messages(variant.inFlight));
-        samples.set(variant, [...(samples.get(variant) ?? []), sample]);
+        const sample = await runChild(variant, redis.url, collectors, messages(variant));
+        samples.set(variant.id, [...(samples.get(variant.id) ?? []), sample]);
         console.log(`  ${variant.name}, ${variant.inFlight} in flight: ${sample.messagesPerSecond.toFixed(0)} msg/s`);
       }
     }
   } finally {
-    await redis.stop();
+    await Promise.all([redis.stop(), blackHole.close()]);
   }
-  // Spans per message: what the 100 %-sampled runs exported (each message: PRODUCER, publish CLIENT, CONSUMER).
-  await receiver.waitFor((spans) => spans.length > 0, 10_000).catch(() => undefined);
-  const tracedMessages = VARIANTS.filter((v) => v.mode === 'traced' && !v.env).reduce((sum, v) => sum + messages(v.inFlight) * repeats, 0);
-  const spansPerMessage = receiver.spans.filter((span) => span.serviceName === 'bench').length / tracedMessages;
+  // Spans per message: what the 100 %-sampled event runs with a live collector exported.
+  const countedIds = ['traced-1', 'traced-64', 'live-long'];
+  const tracedMessages = VARIANTS.filter((v) => countedIds.includes(v.id)).reduce((sum, v) => sum + messages(v) * repeats, 0);
+  await receiver.waitFor((spans) => spans.filter((span) => countedIds.some((id) => span.serviceName === `bench-${id}`)).length >= tracedMessages * 2, 15_000).catch(() => undefined);
+  const spansPerMessage = receiver.spans.filter((span) => countedIds.some((id) => span.serviceName === `bench-${id}`)).length / tracedMessages;
   await receiver.stop();
-  const hop = measureContextHop(values.smoke ? 10_000 : 200_000);
 
-  const rate = (mode: Variant['mode'], inFlight: number, sampled = true) =>
-    median(samples.get(VARIANTS.find((v) => v.mode === mode && v.inFlight === inFlight && Boolean(v.env) === !sampled) as Variant)!.map((s) => s.messagesPerSecond));
-  const rows: [string, string, string, boolean][] = [
-    ['traced (100 %) / untraced Nest, 64 in flight', ratio(rate('traced', 64), rate('nest', 64)), '≥ 0.90', rate('traced', 64) / rate('nest', 64) >= 0.9],
-    ['traced (100 %) / untraced Nest, 1 in flight', ratio(rate('traced', 1), rate('nest', 1)), '≥ 0.90', rate('traced', 1) / rate('nest', 1) >= 0.9],
-    ['traced (0 %) / untraced Nest, 64 in flight', ratio(rate('traced', 64, false), rate('nest', 64)), '≥ 0.97', rate('traced', 64, false) / rate('nest', 64) >= 0.97],
-    ['traced (100 %) Nest / raw ioredis limit, 64 in flight', ratio(rate('traced', 64), rate('raw', 64)), '≥ 0.50', rate('traced', 64) / rate('raw', 64) >= 0.5],
+  for (let round = 0; round < repeats; round++) {
+    for (const sampling of HTTP_SAMPLINGS) {
+      const sample = await measureHttp(sampling, HTTP_RATE, httpSeconds);
+      http.set(sampling, [...(http.get(sampling) ?? []), sample]);
+      console.log(`  HTTP, ${sampling === 'off' ? 'untraced' : `traced ${sampling}`}: ${sample.saturation.acceptedPerSecond.toFixed(0)} req/s at saturation`);
+    }
+  }
+
+  const hop = measureContextHop(smoke ? 10_000 : 200_000);
+  const sdk = await measureSdkCost(smoke ? 20_000 : 200_000);
+
+  const pick = (id: string, key: keyof ChildResult) => median((samples.get(id) ?? []).map((sample) => sample[key]));
+  const rate = (id: string) => pick(id, 'messagesPerSecond');
+  const httpPick = (sampling: Sampling, get: (sample: HttpSample) => number | undefined) =>
+    median((http.get(sampling) ?? []).map(get).filter((value): value is number => value !== undefined));
+  const saturation = (sampling: Sampling) => httpPick(sampling, (sample) => sample.saturation.handledPerSecond);
+
+  // What the SDK alone (no Redis, no Nest, no code of ours) would cost for this many spans per message, against the
+  // untraced message's own time: the best ratio any instrumentation making those spans could reach here.
+  const untracedMicroseconds = 1e6 / rate('nest-64');
+  const floorMicroseconds = 2 * (sdk.microsecondsPerSampledSpan + sdk.microsecondsPerContextWith) + hop.microsecondsPerHop;
+  const floorMicrosecondsUnsampled = 2 * (sdk.microsecondsPerUnsampledSpan + sdk.microsecondsPerContextWith) + hop.microsecondsPerHop;
+  const goals: [string, string, string, boolean][] = [
+    goal('traced (100 %) / untraced Nest, 64 in flight', rate('traced-64'), rate('nest-64'), 0.9),
+    goal('traced (100 %) / untraced Nest, 1 in flight', rate('traced-1'), rate('nest-1'), 0.9),
+    goal('traced (0 %) / untraced Nest, 64 in flight', rate('traced0-64'), rate('nest-64'), 0.97),
+    goal('traced (100 %) Nest / raw ioredis limit, 64 in flight', rate('traced-64'), rate('raw-64'), 0.5),
+    goal('HTTP end to end, traced (100 %) / untraced, saturation', saturation('100 %'), saturation('off'), 0.9),
+    goal('HTTP end to end, traced (0 %) / untraced, saturation', saturation('0 %'), saturation('off'), 0.97),
+    [
+      `HTTP accepted → handler start p99 at ${HTTP_RATE} req/s, traced`,
+      `${httpPick('100 %', (sample) => sample.fixedRate.acceptedToHandlerP99Ms).toFixed(2)} ms`,
+      '≤ 5 ms',
+      httpPick('100 %', (sample) => sample.fixedRate.acceptedToHandlerP99Ms) <= 5,
+    ],
+    ...(['black hole', 'closed port'] as const).map((collector): [string, string, string, boolean] => {
+      const id = collector === 'black hole' ? 'blackhole-long' : 'closed-long';
+      return [`event-loop delay p99, ${collector === 'black hole' ? 'collector never answers' : 'collector port closed'}`, `${pick(id, 'loopDelayP99Ms').toFixed(1)} ms`, '≤ 20 ms', pick(id, 'loopDelayP99Ms') <= 20];
+    }),
     ['inject + extract per hop', `${hop.microsecondsPerHop.toFixed(2)} µs`, '≤ 5 µs', hop.microsecondsPerHop <= 5],
     ['spans per message (emit → handler)', spansPerMessage.toFixed(2), '≤ 6', spansPerMessage > 0 && spansPerMessage <= 6],
     ['bytes added to a message (metadata)', String(hop.bytesAdded), '≤ 200', hop.bytesAdded <= 200],
   ];
-  const measured = VARIANTS.map((variant) => {
-    const list = samples.get(variant) ?? [];
+
+  const row = (variant: Variant) => {
+    const list = samples.get(variant.id) ?? [];
     const rates = list.map((s) => s.messagesPerSecond);
-    return `| ${variant.name} | ${variant.inFlight} | ${median(rates).toFixed(0)} (${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)}) | ${median(list.map((s) => s.p50Ms)).toFixed(2)} | ${median(list.map((s) => s.p99Ms)).toFixed(2)} |`;
-  });
+    const stat = (key: keyof ChildResult, digits: number) => median(list.map((s) => s[key])).toFixed(digits);
+    return `| ${variant.name} | ${variant.kind === 'request' ? 'send' : 'emit'} | ${variant.inFlight} | ${median(rates).toFixed(0)} (${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)}) | ${stat('p50Ms', 2)} | ${stat('p99Ms', 2)} | ${stat('loopDelayP99Ms', 1)} | ${stat('rssMiB', 0)} |`;
+  };
+  const httpRow = (sampling: Sampling) => {
+    const label = sampling === 'off' ? 'untraced (OTEL_SDK_DISABLED)' : `traced, ${sampling} sampled`;
+    const f = (get: (sample: HttpSample) => number | undefined, digits: number) => httpPick(sampling, get).toFixed(digits);
+    return [
+      `| ${label} | ${HTTP_RATE} req/s | ${f((s) => s.fixedRate.acceptedPerSecond, 0)} | ${f((s) => s.fixedRate.handledPerSecond, 0)} | ${f((s) => s.fixedRate.httpP50Ms, 1)} | ${f((s) => s.fixedRate.httpP99Ms, 1)} | ${sampling === '100 %' ? `${f((s) => s.fixedRate.acceptedToHandlerP50Ms, 2)} / ${f((s) => s.fixedRate.acceptedToHandlerP99Ms, 2)}` : '—'} | ${f((s) => s.fixedRate.failed, 0)} |`,
+      `| ${label} | saturation | ${f((s) => s.saturation.acceptedPerSecond, 0)} | ${f((s) => s.saturation.handledPerSecond, 0)} | ${f((s) => s.saturation.httpP50Ms, 1)} | ${f((s) => s.saturation.httpP99Ms, 1)} | — | ${f((s) => s.saturation.failed, 0)} |`,
+    ];
+  };
   const table = [
-    '| Path | In flight | msg/s, median (min–max) | p50 ms | p99 ms |',
-    '| --- | --- | --- | --- | --- |',
-    ...measured,
+    '### Messaging (one process: producer and consumer)',
+    '',
+    '| Path | Call | In flight | msg/s, median (min–max) | p50 ms | p99 ms | loop delay p99 ms | RSS MiB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...VARIANTS.map(row),
+    '',
+    '### End to end over HTTP (items-api and redis-consumer as separate processes)',
+    '',
+    '| Tracing | Load | accepted/s | handled/s | HTTP p50 ms | HTTP p99 ms | accepted → handler p50 / p99 ms | failed |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...HTTP_SAMPLINGS.flatMap(httpRow),
+    '',
+    '### Goals (ratios from this run)',
     '',
     '| Goal | Measured | Target | |',
     '| --- | --- | --- | --- |',
-    ...rows.map(([name, value, goal, pass]) => `| ${name} | ${value} | ${goal} | ${pass ? 'PASS' : '**MISS**'} |`),
+    ...goals.map(([name, value, target, pass]) => `| ${name} | ${value} | ${target} | ${pass ? 'PASS' : '**MISS**'} |`),
+    '',
+    '### Where the time goes (same run)',
+    '',
+    '| Cost | Measured |',
+    '| --- | --- |',
+    `| untraced message (Nest, 64 in flight), producer + consumer | ${untracedMicroseconds.toFixed(1)} µs |`,
+    `| traced message (100 %), same | ${(1e6 / rate('traced-64')).toFixed(1)} µs |`,
+    `| our transport with no SDK / Nest's, 64 in flight | ${(rate('ours-nosdk-64') / rate('nest-64')).toFixed(2)} |`,
+    `| Nest's transport with the SDK loaded (no span made) / without | ${(rate('nest-sdk-64') / rate('nest-64')).toFixed(2)} |`,
+    `| SDK alone: sampled span, start → end → batch → OTLP protobuf | ${sdk.microsecondsPerSampledSpan.toFixed(2)} µs (${sdk.otlpBytesPerSpan.toFixed(0)} bytes) |`,
+    `| SDK alone: unsampled span, start → end | ${sdk.microsecondsPerUnsampledSpan.toFixed(2)} µs |`,
+    `| SDK alone: \`context.with\` (AsyncLocalStorage) around an await | ${sdk.microsecondsPerContextWith.toFixed(2)} µs |`,
+    `| SDK floor for 2 spans + 2 contexts + 1 hop per message, 100 % | ${floorMicroseconds.toFixed(1)} µs → best ratio ${(untracedMicroseconds / (untracedMicroseconds + floorMicroseconds)).toFixed(2)} |`,
+    `| SDK floor, 0 % | ${floorMicrosecondsUnsampled.toFixed(1)} µs → best ratio ${(untracedMicroseconds / (untracedMicroseconds + floorMicrosecondsUnsampled)).toFixed(2)} |`,
   ].join('\n');
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Redis ${execFileSync('redis-server', ['--version']).toString().match(/v=([\d.]+)/)?.[1]}`;
-  const header = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${values.smoke ? ' -- --smoke' : ''}\` on ${machine}; median of ${repeats} run(s) of each, interleaved.`;
+  const header = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${smoke ? ' -- --smoke' : ''}\` on ${machine}; median of ${repeats} run(s) of each, interleaved.`;
   console.log(`\n${header}\n\n${table}\n`);
   const target = values.out ?? join(WORKSPACE_ROOT, 'docs', 'performance.md');
-  writeFileSync(target, `${PERFORMANCE_PROSE}\n${header}\n\n${table}\n`);
+  writeFileSync(target, `${PERFORMANCE_PROSE}\n${header}\n\n${table}\n\n${PERFORMANCE_ANALYSIS}`);
   console.log(`Written to ${target}`);
   return 0;
 }
 
-function ratio(value: number, baseline: number): string {
-  return `${(value / baseline).toFixed(2)} (${value.toFixed(0)} / ${baseline.toFixed(0)} msg/s)`;
+function goal(name: string, value: number, baseline: number, target: number): [string, string, string, boolean] {
+  return [name, `${(value / baseline).toFixed(2)} (${value.toFixed(0)} / ${baseline.toFixed(0)}/s)`, `≥ ${target.toFixed(2)}`, value / baseline >= target];
 }
 
 const PERFORMANCE_PROSE = `# Performance
 
-What tracing costs on the messaging path, measured by \`npm run bench\` (\`apps/bench\`): every figure is a ratio
-against a baseline measured in the same run, on the same machine, so that the machine's speed cancels out.
+What tracing costs, measured by \`npm run bench\` (\`apps/bench\`, a few minutes): every figure is a ratio against a
+baseline measured in the same run, on the same machine, so that the machine's speed cancels out. The tables below are
+written by the command; the analysis after them is ours.
 
 - **Raw limit**: a plain ioredis client publishes the JSON payload items-api sends; a plain subscriber receives it.
-- **Nest, no SDK**: Nest's own \`ClientRedis.emit\` → \`ServerRedis\` → an \`@EventPattern\` handler, in one process.
+- **Nest, no SDK**: Nest's own \`ClientRedis.emit\` → \`ServerRedis\` → an \`@EventPattern\` handler, in one process
+  (producer and consumer costs add up); \`send\` → \`@MessagePattern\` → reply for request/response.
 - **Traced**: the same with \`TracedClientRedis\`/\`TracedServerRedis\` and the apps' SDK bootstrap loaded with
-  \`--import\` (batch span processor, OTLP gRPC export to a local receiver, the ioredis instrumentation), sampled at
-  100 %, or at 0 % with a parent-based sampler.
-- "In flight": 1 = each message handled before the next is sent (latency-bound); 64 = a window of 64 (throughput).
-  Latency is publish → handler, in the one process.
+  \`--import\` (batch span processor, OTLP gRPC export to a local receiver, the HTTP/Express/ioredis
+  instrumentations), sampled at 100 %, or at 0 % with a parent-based sampler.
+- **Attribution**: our transport with no SDK (what our classes cost by themselves), and Nest's transport with the SDK
+  loaded (what loading and patching cost when no span is made).
+- **Dead collector**: the traced run, longer, with the OTLP endpoint on a port that accepts connections and never
+  answers, or on a closed port; event-loop delay (\`monitorEventLoopDelay\`) and RSS compared with a live collector.
+- **HTTP end to end**: the built items-api and redis-consumer as separate processes (as \`nx serve\` starts them),
+  \`POST /api/items\` from autocannon at a fixed ${HTTP_RATE} req/s, then at saturation (32 connections); "handled" counts the
+  items the consumer stored. "accepted → handler" is, per trace, the start of items-api's SERVER span to the start of
+  redis-consumer's CONSUMER span (one machine, one clock).
 - **Per hop**: \`injectTraceCarrier\` + \`propagation.extract\` with \`untrustedCarrierGetter\`, W3C propagators.
+  **SDK alone**: the SDK's packages with no Redis, no Nest, no code of ours.
+- "In flight": 1 = each message handled before the next is sent (latency-bound); 64 (16 for requests) = a window
+  (throughput). Latency is publish → handler (events) or send → reply (requests).
+`;
 
-Each measurement runs in a fresh process; variants are interleaved and repeated; the table shows medians.
-Not measured yet (issue 4): request/response round trips, end to end over HTTP at 1,000 req/s, and event-loop delay
-with a dead collector (the fault suite, docs/reliability.md, shows latency and memory with a dead collector).
+const PERFORMANCE_ANALYSIS = `## What was changed, and what is left
+
+Profiled with \`node --cpu-prof\` on the traced child (\`BENCH_TRANSPORT=ours\`, 40,000 messages, 64 in flight), then
+changed, in \`libs/tracing\`:
+
+- **One span fewer per message on each side.** The ioredis instrumentation made a \`publish\` CLIENT span under every
+  PRODUCER span (and under the CONSUMER span for a reply): the same operation, the same timing. The transport's own
+  commands now run in a context with tracing suppressed (\`UNTRACED_CONTEXT\`); the handler's commands keep theirs.
+  3 → 2 spans per message, about a third of the SDK's span and export work.
+- **No second serialization of the data.** \`messaging.message.body.size\` took a \`JSON.stringify\` of \`data\` on each
+  side (2.3 % of the traced profile). It is replaced by \`messaging.message.envelope.size\`, measured on the string the
+  transport publishes or receives anyway.
+- **Nest's route lookup, once per channel.** \`Server#getRouteFromPattern\` calls \`JSON.parse\` on the channel name of
+  every message; a plain name throws, so each message paid a SyntaxError and its stack trace (6.9 % of the traced
+  profile, 6 % of the untraced one). \`TracedServerRedis\` keeps the route per channel (bounded).
+- **The tracer is looked up once per provider**, not per span (\`getTracer\` builds a key and searches a map, 0.7 %).
+- **No span per Express layer.** Nest binds its middleware as route layers, so every request made three
+  "request handler" spans before the handler's; the Express instrumentation is kept only to name the SERVER span.
+
+Measured before (docs of the previous run, same machine): traced 100 % / untraced 0.38, 0 % 0.81. "Our transport, no
+SDK" is now at the speed of Nest's (the table's attribution row): what is left is the SDK's.
+
+What is left is not ours, and the table shows it with numbers from the same run:
+
+- The SDK's own work per sampled span (start, attributes, end, batch queue, OTLP protobuf serialization) runs on the
+  application's thread; two spans per message plus two context switches cost the "SDK floor" row: with a message
+  that costs ~80–100 µs untraced on this machine, even a tracer that did nothing else could not reach 0.90 at
+  100 % sampling. The 90 % goal is reachable only where the untraced message costs ≥ 10× the SDK floor (heavier
+  handlers, which is every real handler), or with sampling.
+- At 0 %, each message still starts and ends two non-recording spans, switches context twice and carries its
+  traceparent (the sampling decision must travel). The V8 profile of that run puts the rest in socket writes
+  (\`writeUtf8String\`): wall-clock samples of a thread descheduled in the write syscall while the kernel wakes
+  redis-server on the other of the two cores (\`perf\`: \`_raw_spin_unlock_irqrestore\` under \`sock_def_readable\`,
+  11–12 % of samples traced and untraced alike). It is a property of a 2-core machine running the producer, the
+  consumer, Redis and the receiver at once.
+- Node 24 (AsyncLocalStorage on AsyncContextFrame rather than async_hooks) gave the same ratios within the noise
+  (0.53–0.55 at 100 %, 0.77–0.83 at 0 %, measured by hand with the traced child).
+
+Sources: OpenTelemetry JS \`BatchSpanProcessor\` and OTLP exporter run in-process (opentelemetry-js,
+\`packages/opentelemetry-sdk-trace-base\`, \`experimental/packages/otlp-transformer\`); Nest's
+\`Server#getRouteFromPattern\` (\`@nestjs/microservices\` 12.1.1, \`server/server.js\`).
 `;
 
 main().then(

@@ -1,19 +1,36 @@
 // One measurement, in a process of its own (a fresh V8, and the SDK loaded or not): messages through Redis, from
-// publish to handler done. Prints one JSON line: { messagesPerSecond, p50Ms, p99Ms }.
-// Environment: BENCH_MODE (raw|nest|traced), BENCH_REDIS_URL, BENCH_MESSAGES, BENCH_IN_FLIGHT.
+// publish to handler done (events) or from send to reply (requests). Prints one JSON line (`ChildResult`).
+// Environment: BENCH_TRANSPORT (raw|nest|ours), BENCH_KIND (event|request), BENCH_REDIS_URL, BENCH_MESSAGES,
+// BENCH_IN_FLIGHT. Whether the SDK runs is the parent's choice (`--import` of the apps' bootstrap or not).
 import 'reflect-metadata';
 import { EventEmitter, once } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientRedis, EventPattern, Payload, ServerRedis } from '@nestjs/microservices';
+import { ClientRedis, EventPattern, MessagePattern, Payload, ServerRedis } from '@nestjs/microservices';
 import { flushSpans, redisConnectionOptions, TracedClientRedis, TracedServerRedis } from '@nest-redis-otel/tracing';
 import { Redis } from 'ioredis';
+import { lastValueFrom } from 'rxjs';
 
-const mode = process.env['BENCH_MODE'];
+export interface ChildResult {
+  messagesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Event-loop delay over the measured stretch: how late a 5 ms timer fired, p99 (`monitorEventLoopDelay`). */
+  loopDelayP99Ms: number;
+  /** Resident memory at the end of the measured stretch. */
+  rssMiB: number;
+}
+
+const transport = process.env['BENCH_TRANSPORT'];
+const kind = process.env['BENCH_KIND'] ?? 'event';
 const redisUrl = process.env['BENCH_REDIS_URL'] ?? '';
 const MESSAGES = Number(process.env['BENCH_MESSAGES']);
 const IN_FLIGHT = Number(process.env['BENCH_IN_FLIGHT']);
 const CHANNEL = 'bench.item.created';
+/** The histogram records the timer's whole interval, this included: subtracted from what is reported. */
+const LOOP_DELAY_RESOLUTION_MS = 5;
+const REQUEST = 'bench.item.get';
 /** The payload items-api emits for POST /api/items. */
 const payload = (index: number) => ({ id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`, name: 'Blue mug', price: 12.5, requestId: 'c0a8012e-7f3c-4d5e-9a1b-2c3d4e5f6a7b' });
 
@@ -32,12 +49,17 @@ class BenchController {
   onItem(@Payload() item: { id: string }): void {
     done(item.id);
   }
+
+  @MessagePattern(REQUEST)
+  getItem(@Payload() request: { id: string }): { id: string; name: string } {
+    return { id: request.id, name: 'Blue mug' };
+  }
 }
 
 @Module({ controllers: [BenchController] })
 class BenchModule {}
 
-/** Sends MESSAGES messages, at most IN_FLIGHT not yet handled at any time. */
+/** Sends MESSAGES messages, at most IN_FLIGHT not yet done at any time; `send` resolves once the message is sent. */
 async function drive(send: (index: number) => Promise<unknown>): Promise<number> {
   let completed = 0;
   handled.on('done', () => completed++);
@@ -51,37 +73,67 @@ async function drive(send: (index: number) => Promise<unknown>): Promise<number>
   return performance.now() - started;
 }
 
+/** A request is done when its reply arrived: `send` must not wait for it, or only one would be in flight. */
+function request(client: ClientRedis, index: number): Promise<void> {
+  const { id } = payload(index);
+  void lastValueFrom(client.send<{ id: string }>(REQUEST, { id })).then(
+    (reply) => done(reply.id),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+  return Promise.resolve();
+}
+
 async function main(): Promise<void> {
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   let elapsedMs: number;
-  if (mode === 'raw') {
+  if (transport === 'raw') {
     const publisher = new Redis(redisUrl);
     const subscriber = new Redis(redisUrl);
     await subscriber.subscribe(CHANNEL);
     subscriber.on('message', (_channel: string, message: string) => done((JSON.parse(message) as { id: string }).id));
+    loopDelay.enable();
     elapsedMs = await drive((index) => publisher.publish(CHANNEL, JSON.stringify(payload(index))));
+    loopDelay.disable();
     publisher.disconnect();
     subscriber.disconnect();
   } else {
-    const traced = mode === 'traced';
+    const ours = transport === 'ours';
     const options = redisConnectionOptions(redisUrl);
-    const server = traced ? new TracedServerRedis(options) : new ServerRedis(options);
+    const server = ours ? new TracedServerRedis(options) : new ServerRedis(options);
     const app: INestMicroservice = await NestFactory.createMicroservice(BenchModule, { strategy: server, logger: false });
     await app.listen();
     const [, subscriber] = server.unwrap<[Redis, Redis]>();
     await subscriber.ping();
-    const client = traced ? new TracedClientRedis(options) : new ClientRedis(options);
+    const client = ours ? new TracedClientRedis(options) : new ClientRedis(options);
     await client.connect();
-    elapsedMs = await drive(
-      (index) => new Promise<void>((resolve, reject) => client.emit(CHANNEL, payload(index)).subscribe({ complete: resolve, error: reject })),
+    if (kind === 'request') await request(client, -1).then(() => once(handled, 'done')); // reply channel subscribed
+    latencies.length = 0;
+    loopDelay.enable();
+    elapsedMs = await drive((index) =>
+      kind === 'request'
+        ? request(client, index)
+        : new Promise<void>((resolve, reject) => client.emit(CHANNEL, payload(index)).subscribe({ complete: resolve, error: reject })),
     );
+    loopDelay.disable();
     await client.close();
     await app.close();
   }
+  const rssMiB = process.memoryUsage.rss() / 2 ** 20;
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  process.stdout.write(`${JSON.stringify({ messagesPerSecond: (MESSAGES / elapsedMs) * 1000, p50Ms: at(0.5), p99Ms: at(0.99) })}\n`);
-  // Outside the measurement: export what is buffered, for the spans-per-message count.
-  await flushSpans();
+  const result: ChildResult = {
+    messagesPerSecond: (MESSAGES / elapsedMs) * 1000,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    loopDelayP99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS),
+    rssMiB,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Outside the measurement: export what is buffered, for the spans-per-message count (not towards a dead collector).
+  if (process.env['BENCH_FLUSH'] !== '0') await flushSpans();
 }
 
 main().then(
