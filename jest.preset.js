@@ -17,7 +17,9 @@ module.exports = {
   moduleNameMapper: {
     '^@nest-redis-otel/config$': '<rootDir>/../../libs/config/src/index.ts',
     '^@nest-redis-otel/item-messages$': '<rootDir>/../../libs/item-messages/src/index.ts',
+    '^@nest-redis-otel/streams-transport$': '<rootDir>/../../libs/streams-transport/src/index.ts',
     '^@nest-redis-otel/testing$': '<rootDir>/../../libs/testing/src/index.ts',
+    '^@nest-redis-otel/testing/in-memory-tracing$': '<rootDir>/../../libs/testing/src/in-memory-tracing.ts',
     '^@nest-redis-otel/tracing$': '<rootDir>/../../libs/tracing/src/index.ts',
     '^@nest-redis-otel/tracing/sdk$': '<rootDir>/../../libs/tracing/src/sdk/index.ts',
   },

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { type Context, context as otelContext, trace } from '@opentelemetry/api';
+import {
+  createRedisConnection,
+  endMessageSpan,
+  injectTraceCarrier,
+  type MessagingTracingOptions,
+  MessageSpans,
+  NoReplyError,
+  RateLimitedLog,
+  recordMessageFailure,
+} from '@nest-redis-otel/tracing';
+import type { Redis } from 'ioredis';
+import { Observable } from 'rxjs';
+import { DEFAULT_MAX_STREAM_LENGTH, DEFAULT_STREAM_PREFIX } from '../constants';
+import { entryFields } from '../stream-entry';
+
+export interface ClientRedisStreamsOptions {
+  /** `redis://[user:password@]host[:port][/db]`. */
+  url: string;
+  streamPrefix?: string;
+  /** Streams are trimmed to about this many entries on each XADD (`MAXLEN ~`). */
+  maxStreamLength?: number;
+  tracing?: MessagingTracingOptions;
+}
+
+/**
+ * The client of `ServerRedisStreams`: `emit` adds an entry to the pattern's stream (XADD, trimmed), `send` adds one
+ * with a correlation id and this client's reply list, and resolves with the reply pushed there. Every `emit` and
+ * `send` runs under a PRODUCER span whose context travels in the entry's fields. Timeouts are the caller's
+ * (`timeout()` on the observable); unsubscribing forgets the request.
+ */
+export class ClientRedisStreams extends ClientProxy {
+  private readonly options: Required<Omit<ClientRedisStreamsOptions, 'tracing'>>;
+  private readonly messageSpans: MessageSpans;
+  private readonly streamsLogger = new Logger(ClientRedisStreams.name);
+  private readonly problems = new RateLimitedLog((line) => this.streamsLogger.warn(line));
+  private commands?: Redis;
+  private replies?: Redis;
+  private connecting?: Promise<void>;
+  private readonly replyList = `reply:${randomUUID()}`;
+  private readonly waiting = new Map<string, (packet: WritePacket) => void>();
+  private isReadingReplies = false;
+  private isClosed = false;
+
+  constructor(options: ClientRedisStreamsOptions) {
+    super();
+    this.options = {
+      url: options.url,
+      streamPrefix: options.streamPrefix ?? DEFAULT_STREAM_PREFIX,
+      maxStreamLength: options.maxStreamLength ?? DEFAULT_MAX_STREAM_LENGTH,
+    };
+    this.messageSpans = new MessageSpans(options.tracing);
+  }
+
+  connect(): Promise<void> {
+    this.isClosed = false;
+    this.connecting ??= (async () => {
+      // Connected outside any trace: the first request's trace shows its own commands only.
+      await otelContext.with(trace.deleteSpan(otelContext.active()), async () => {
+        this.commands = createRedisConnection(this.options.url, `${ClientRedisStreams.name} commands`, { lazyConnect: true });
+        await this.commands.connect();
+      });
+    })().catch((error: unknown) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    this.connecting = undefined;
+    this.replies?.disconnect();
+    this.replies = undefined;
+    await this.commands?.quit().catch(() => this.commands?.disconnect());
+    this.commands = undefined;
+  }
+
+  unwrap<T>(): T {
+    return this.commands as T;
+  }
+
+  /** `emit` is hot: the entry is added right away, under the caller's context. */
+  override emit<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult> {
+    const parent = otelContext.active();
+    return otelContext.with(parent, () => super.emit<TResult, TInput>(pattern, data));
+  }
+
+  /** `send` is cold: the request's parent is the context where `send` was called, not where it is subscribed. */
+  override send<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult> {
+    const parent = otelContext.active();
+    const request$ = super.send<TResult, TInput>(pattern, data);
+    return new Observable<TResult>((subscriber) => otelContext.with(parent, () => request$.subscribe(subscriber)));
+  }
+
+  protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
+    const pattern = this.normalizePattern(packet.pattern);
+    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: packet.data });
+    try {
+      const entryId = await this.add(pattern, packet.data, trace.setSpan(otelContext.active(), span));
+      if (entryId) span.setAttribute('messaging.message.id', entryId);
+      return undefined as T;
+    } catch (error) {
+      recordMessageFailure(span, error);
+      throw error;
+    } finally {
+      endMessageSpan(span);
+    }
+  }
+
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const pattern = this.normalizePattern(packet.pattern);
+    const id = randomUUID();
+    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: packet.data, messageId: id });
+    let isEnded = false;
+    const end = (error?: unknown) => {
+      if (isEnded) return;
+      isEnded = true;
+      if (error !== undefined) recordMessageFailure(span, error);
+      endMessageSpan(span);
+    };
+    this.waiting.set(id, (reply) => {
+      if (reply.isDisposed || reply.err) {
+        this.waiting.delete(id);
+        end(reply.err);
+      }
+      callback(reply);
+    });
+    this.readReplies();
+    this.add(pattern, packet.data, trace.setSpan(otelContext.active(), span), { id, reply: this.replyList }).catch((error: unknown) => {
+      this.waiting.delete(id);
+      end(error);
+      callback({ err: error, isDisposed: true });
+    });
+    return () => {
+      // A timeout or a cancellation before the reply: the request failed for its caller.
+      if (this.waiting.delete(id)) end(new NoReplyError(packet.pattern));
+    };
+  }
+
+  /** XADD, trimmed, with the trace context of `context` in the entry's fields. */
+  private async add(pattern: string, data: unknown, context: Context, request?: { id: string; reply: string }): Promise<string | null> {
+    await this.connect();
+    const fields = entryFields(pattern, data, injectTraceCarrier(context), request);
+    const stream = this.options.streamPrefix + pattern;
+    return (this.commands as Redis).xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
+  }
+
+  /** One loop per client, on a connection of its own, while requests wait for replies. */
+  private readReplies(): void {
+    if (this.isReadingReplies) return;
+    this.isReadingReplies = true;
+    void otelContext.with(trace.deleteSpan(otelContext.active()), async () => {
+      this.replies ??= createRedisConnection(this.options.url, `${ClientRedisStreams.name} replies`, { maxRetriesPerRequest: null });
+      try {
+        while (this.waiting.size > 0 && !this.isClosed && this.replies) {
+          try {
+            const popped = await this.replies.brpop(this.replyList, 1);
+            if (popped) this.deliver(popped[1]);
+          } catch (error) {
+            if (this.isClosed) break;
+            this.problems.write('replies', `Reading replies failed, retrying: ${error instanceof Error ? error.message : String(error)}`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+        }
+      } finally {
+        this.isReadingReplies = false;
+        // A request that arrived while the loop was ending.
+        if (this.waiting.size > 0 && !this.isClosed) this.readReplies();
+      }
+    });
+  }
+
+  private deliver(json: string): void {
+    let packet: WritePacket & { id?: unknown };
+    try {
+      packet = JSON.parse(json) as WritePacket & { id?: unknown };
+    } catch {
+      this.problems.write('bad-reply', `A reply on ${this.replyList} is not JSON: ignored`);
+      return;
+    }
+    // A reply for a request nobody waits for any more (timed out) is dropped.
+    if (typeof packet.id === 'string') this.waiting.get(packet.id)?.(packet);
+  }
+}
+
+
+/** The client definition for `ClientsModule.register([{ name, ...redisStreamsClient({ url }) }])`. */
+export function redisStreamsClient(options: ClientRedisStreamsOptions) {
+  return { customClass: ClientRedisStreams, options };
+}

@@ -1,0 +1,19 @@
+/** Streams are named `<prefix><pattern>`: `stream:item.created`. */
+export const DEFAULT_STREAM_PREFIX = 'stream:';
+/** XADD … MAXLEN ~ this: Redis trims whole macro-nodes, so a stream holds at least this many entries. */
+export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
+export const DEFAULT_GROUP = 'consumers';
+/** Entries read per XREADGROUP, handled concurrently before the next read. */
+export const DEFAULT_BATCH_SIZE = 32;
+/** How long a read waits for new entries; also how soon a close is noticed by an idle reader. */
+export const DEFAULT_BLOCK_MS = 1000;
+/** Entries pending longer than this on any consumer (crashed, or its handler failed) are claimed. */
+export const DEFAULT_CLAIM_IDLE_MS = 30_000;
+/** Deliveries after which an entry is moved to the dead letters instead of being handled again. */
+export const DEFAULT_MAX_DELIVERIES = 5;
+export const DEFAULT_DEAD_LETTER_STREAM = 'stream:dead-letters';
+export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
+/** A reply list nobody reads any more (its client is gone) expires after this. */
+export const REPLY_LIST_TTL_MS = 60_000;
+/** The redelivery count on CONSUMER spans, named like the conventions' `messaging.servicebus.message.delivery_count`. */
+export const ATTR_DELIVERY_COUNT = 'messaging.redis.message.delivery_count';

@@ -1,0 +1,339 @@
+import { hostname } from 'node:os';
+import { Logger } from '@nestjs/common';
+import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
+import { context as otelContext } from '@opentelemetry/api';
+import {
+  createRedisConnection,
+  describeError,
+  endMessageSpan,
+  type MessagingTracingOptions,
+  MessageSpans,
+  RateLimitedLog,
+  recordMessageFailure,
+  recordRefusedMessage,
+} from '@nest-redis-otel/tracing';
+import type { Redis } from 'ioredis';
+import { isObservable, lastValueFrom } from 'rxjs';
+import {
+  ATTR_DELIVERY_COUNT,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_BLOCK_MS,
+  DEFAULT_CLAIM_IDLE_MS,
+  DEFAULT_DEAD_LETTER_STREAM,
+  DEFAULT_GROUP,
+  DEFAULT_MAX_DELIVERIES,
+  DEFAULT_MAX_ENTRY_BYTES,
+  DEFAULT_STREAM_PREFIX,
+  REPLY_LIST_TTL_MS,
+} from '../constants';
+import { isRejection, readEntry } from '../stream-entry';
+
+export interface ServerRedisStreamsOptions {
+  /** `redis://[user:password@]host[:port][/db]`. */
+  url: string;
+  streamPrefix?: string;
+  /** The consumer group: replicas in one group share the work, each entry goes to one of them. */
+  group?: string;
+  /**
+   * This replica's name in the group. Keep it stable across restarts (a pod name, not a pid): on start, a consumer
+   * first handles the entries it had read but not acknowledged. Default: the host name.
+   */
+  consumer?: string;
+  batchSize?: number;
+  blockMs?: number;
+  /** Entries pending longer than this on any consumer are claimed (XAUTOCLAIM). */
+  claimIdleMs?: number;
+  /** After this many deliveries an entry goes to the dead letters, unhandled. */
+  maxDeliveries?: number;
+  deadLetterStream?: string;
+  /** Larger entries are refused into the dead letters. */
+  maxEntryBytes?: number;
+  /** On close, how long running handlers may take to finish. */
+  drainTimeoutMs?: number;
+  tracing?: MessagingTracingOptions;
+}
+
+/** Where a handler's message came from: `[stream, entry id, delivery count]`. */
+export class RedisStreamsContext extends BaseRpcContext<[string, string, number]> {
+  getStream(): string {
+    return this.args[0];
+  }
+  /** The entry's id in its stream (`<ms>-<seq>`). */
+  getEntryId(): string {
+    return this.args[1];
+  }
+  /** 1 on the first delivery; more when the entry is handled again after a crash or a failure. */
+  getDeliveryCount(): number {
+    return this.args[2];
+  }
+}
+
+type Entry = [id: string, fields: string[] | null];
+
+/**
+ * A Nest microservice transport on Redis Streams with a consumer group: at-least-once delivery, acknowledged after
+ * the handler succeeded, its own pending entries handled again on start, stale ones of dead consumers claimed,
+ * poison entries moved to a dead-letter stream. Every handler runs under a CONSUMER span whose parent (or link) is
+ * the PRODUCER span named by the entry's trace context.
+ */
+export class ServerRedisStreams extends Server implements CustomTransportStrategy {
+  override readonly transportId = Symbol('REDIS_STREAMS');
+  private readonly options: Required<Omit<ServerRedisStreamsOptions, 'tracing'>>;
+  private readonly messageSpans: MessageSpans;
+  private readonly problems = new RateLimitedLog((line) => this.streamsLogger.warn(line));
+  private readonly streamsLogger = new Logger(ServerRedisStreams.name);
+  private commands?: Redis;
+  private reader?: Redis;
+  private streams: string[] = [];
+  private reading?: Promise<void>;
+  private isClosing = false;
+  private inFlight = 0;
+  private lastClaimAt = 0;
+  /** Streams whose own pending entries were all handled since start (read with `>` from then on). */
+  private readonly pendingDone = new Set<string>();
+  private readonly pendingFrom = new Map<string, string>();
+  private lastReadOkAt = 0;
+
+  constructor(options: ServerRedisStreamsOptions) {
+    super();
+    this.options = {
+      url: options.url,
+      streamPrefix: options.streamPrefix ?? DEFAULT_STREAM_PREFIX,
+      group: options.group ?? DEFAULT_GROUP,
+      consumer: options.consumer ?? hostname(),
+      batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+      blockMs: options.blockMs ?? DEFAULT_BLOCK_MS,
+      claimIdleMs: options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
+      maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
+      deadLetterStream: options.deadLetterStream ?? DEFAULT_DEAD_LETTER_STREAM,
+      maxEntryBytes: options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+      drainTimeoutMs: options.drainTimeoutMs ?? 8000,
+    };
+    this.messageSpans = new MessageSpans(options.tracing);
+  }
+
+  /** Creates the groups (from the start of each stream: nothing added before the first consumer is skipped). */
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      this.commands = createRedisConnection(this.options.url, `${ServerRedisStreams.name} commands`);
+      // Blocking reads get a connection of their own: a command behind a 1 s XREADGROUP BLOCK would wait for it.
+      this.reader = createRedisConnection(this.options.url, `${ServerRedisStreams.name} reader`, { maxRetriesPerRequest: null });
+      this.streams = [...this.messageHandlers.keys()].map((pattern) => this.options.streamPrefix + pattern);
+      await this.createGroups();
+      this.reading = this.readLoop();
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  /** Stops reading, lets running handlers finish (within `drainTimeoutMs`), then closes the connections. */
+  async close(): Promise<void> {
+    this.isClosing = true;
+    const deadline = Date.now() + this.options.drainTimeoutMs;
+    await this.reading?.catch(() => undefined);
+    while (this.inFlight > 0 && Date.now() < deadline) await delay(20);
+    if (this.inFlight > 0) this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
+    this.reader?.disconnect();
+    await this.commands?.quit().catch(() => this.commands?.disconnect());
+  }
+
+  on(): never {
+    throw new Error('ServerRedisStreams emits no events; its state is in the logs and in checkReading()');
+  }
+
+  unwrap<T>(): T {
+    return [this.commands, this.reader] as T;
+  }
+
+  /** Whether the read loop is reading: Redis answers and the last read succeeded recently. For readiness probes. */
+  async checkReading(): Promise<{ reading: true } | { reading: false; reason: string }> {
+    if (!this.commands || !this.reading) return { reading: false, reason: 'not listening yet' };
+    if (this.isClosing) return { reading: false, reason: 'closing' };
+    if (Date.now() - this.lastReadOkAt > this.options.blockMs * 3 + 1000) return { reading: false, reason: 'no successful read lately' };
+    return { reading: true };
+  }
+
+  private async createGroups(): Promise<void> {
+    for (const stream of this.streams) {
+      await this.commands?.xgroup('CREATE', stream, this.options.group, '0', 'MKSTREAM').catch((error: Error) => {
+        if (!error.message.startsWith('BUSYGROUP')) throw error;
+      });
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    while (!this.isClosing && this.streams.length > 0) {
+      try {
+        if (Date.now() - this.lastClaimAt >= Math.min(this.options.claimIdleMs, 5000)) await this.claimStale();
+        await this.readBatch();
+        this.lastReadOkAt = Date.now();
+      } catch (error) {
+        if (this.isClosing) break;
+        const message = error instanceof Error ? error.message : String(error);
+        // A Redis that lost its data (restarted without persistence) has no group any more: create it again.
+        if (message.includes('NOGROUP')) await this.createGroups().catch(() => undefined);
+        this.problems.write('read', `Reading the streams failed, retrying: ${message}`);
+        await delay(Math.min(1000, this.options.blockMs));
+      }
+    }
+  }
+
+  /** First this consumer's own pending entries (from a previous run), then new ones (`>`), blocking. */
+  private async readBatch(): Promise<void> {
+    const ids = this.streams.map((stream) => (this.pendingDone.has(stream) ? '>' : (this.pendingFrom.get(stream) ?? '0')));
+    const readingPending = ids.some((id) => id !== '>');
+    const reply = (await this.reader?.call(
+      'XREADGROUP',
+      'GROUP',
+      this.options.group,
+      this.options.consumer,
+      'COUNT',
+      this.options.batchSize,
+      // Explicit ids (own pending entries) never block; `>` does.
+      ...(readingPending ? [] : ['BLOCK', this.options.blockMs]),
+      'STREAMS',
+      ...this.streams,
+      ...ids,
+    )) as [string, Entry[]][] | null;
+    const byStream = new Map(reply ?? []);
+    const work: Promise<void>[] = [];
+    for (const [index, stream] of this.streams.entries()) {
+      const entries = byStream.get(stream) ?? [];
+      if (ids[index] !== '>') {
+        if (entries.length === 0) this.pendingDone.add(stream);
+        else this.pendingFrom.set(stream, entries[entries.length - 1][0]);
+      }
+      for (const entry of entries) work.push(this.handleEntry(stream, entry, ids[index] !== '>'));
+    }
+    await Promise.all(work);
+  }
+
+  /** Entries idle longer than `claimIdleMs` on any consumer of the group become this one's, and are handled. */
+  private async claimStale(): Promise<void> {
+    this.lastClaimAt = Date.now();
+    for (const stream of this.streams) {
+      let cursor = '0-0';
+      do {
+        const [next, entries] = (await this.commands?.xautoclaim(stream, this.options.group, this.options.consumer, this.options.claimIdleMs, cursor, 'COUNT', this.options.batchSize)) as [string, Entry[]];
+        await Promise.all(entries.map((entry) => this.handleEntry(stream, entry, true)));
+        cursor = next;
+      } while (cursor !== '0-0' && !this.isClosing);
+    }
+  }
+
+  private async handleEntry(stream: string, [entryId, fields]: Entry, isRedelivery: boolean): Promise<void> {
+    this.inFlight++;
+    try {
+      const deliveries = isRedelivery ? await this.deliveryCount(stream, entryId) : 1;
+      // An entry trimmed (MAXLEN) or deleted while pending comes back without fields: nothing to handle.
+      if (fields === null) return await this.ack(stream, entryId);
+      const read = readEntry(fields, this.options.maxEntryBytes);
+      if (isRejection(read)) return await this.deadLetter(stream, entryId, fields, read.kind, read.reason);
+      const pattern = stream.slice(this.options.streamPrefix.length);
+      if (read.message.pattern !== pattern) {
+        return await this.deadLetter(stream, entryId, fields, 'unknown-pattern', `pattern "${read.message.pattern.slice(0, 100)}" on stream "${stream}"`);
+      }
+      if (deliveries > this.options.maxDeliveries) {
+        return await this.deadLetter(stream, entryId, fields, 'poison', `delivered ${deliveries} times, never handled`);
+      }
+      await this.process(stream, entryId, deliveries, read.message, read.bytes);
+    } catch (error) {
+      // Left pending: claimed again after `claimIdleMs`, dead-lettered after `maxDeliveries`.
+      this.problems.write('handle', `Entry ${entryId} of ${stream} not handled: ${describeError(error).message}`);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async process(stream: string, entryId: string, deliveries: number, message: NonNullable<Exclude<ReturnType<typeof readEntry>, { kind: string }>>['message'], bytes: number): Promise<void> {
+    const handler = this.getHandlerByPattern(message.pattern);
+    const isRequest = message.id !== undefined && message.reply !== undefined;
+    const { span, context } = this.messageSpans.startConsumer(message.carrier, {
+      destination: message.pattern,
+      data: message.data,
+      messageId: message.id ?? entryId,
+      envelopeBytes: bytes,
+      ...(deliveries > 1 && { attributes: { [ATTR_DELIVERY_COUNT]: deliveries } }),
+    });
+    try {
+      await otelContext.with(context, async () => {
+        const rpcContext = new RedisStreamsContext([stream, entryId, deliveries]);
+        if (!handler) throw new Error(`There is no matching message handler defined in the remote service for "${message.pattern}"`);
+        let response: unknown;
+        try {
+          // Event handlers of one pattern are chained through `next`; a request has one handler.
+          for (let current: MessageHandler | undefined = handler; current; current = isRequest ? undefined : current.next) {
+            response = await settle(await current(message.data, rpcContext));
+          }
+        } catch (error) {
+          recordMessageFailure(span, error);
+          if (!isRequest) throw error;
+          // A request is answered either way: the caller gets the error, the entry is done.
+          await this.reply(message.reply as string, { id: message.id, err: serializeError(error), isDisposed: true });
+          return;
+        }
+        if (isRequest) await this.reply(message.reply as string, { id: message.id, response, isDisposed: true });
+      });
+      await this.ack(stream, entryId);
+    } finally {
+      endMessageSpan(span);
+    }
+  }
+
+  private async deliveryCount(stream: string, entryId: string): Promise<number> {
+    const pending = (await this.commands?.xpending(stream, this.options.group, entryId, entryId, 1)) as [string, string, number, number][] | undefined;
+    return pending?.[0]?.[3] ?? 1;
+  }
+
+  private async ack(stream: string, entryId: string): Promise<void> {
+    await this.commands?.xack(stream, this.options.group, entryId);
+  }
+
+  private async reply(list: string, packet: Record<string, unknown>): Promise<void> {
+    await this.commands?.multi().lpush(list, JSON.stringify(packet)).pexpire(list, REPLY_LIST_TTL_MS).exec();
+  }
+
+  /** Kept in the dead-letter stream with why, acknowledged (so never delivered again), counted, logged once a minute. */
+  private async deadLetter(stream: string, entryId: string, fields: readonly string[] | null, kind: string, reason: string): Promise<void> {
+    await this.commands?.xadd(
+      this.options.deadLetterStream,
+      'MAXLEN',
+      '~',
+      10_000,
+      '*',
+      'stream',
+      stream,
+      'entry',
+      entryId,
+      'kind',
+      kind,
+      'reason',
+      reason,
+      'fields',
+      JSON.stringify(fields ?? []),
+    );
+    await this.ack(stream, entryId);
+    recordRefusedMessage(stream.slice(this.options.streamPrefix.length), kind);
+    this.problems.write(`dead-letter ${kind}`, `Entry ${entryId} of ${stream} moved to ${this.options.deadLetterStream} (${kind}): ${reason}`);
+  }
+}
+
+/** A handler's result: a value, a promise, or an observable (its last value). */
+async function settle(result: unknown): Promise<unknown> {
+  return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
+}
+
+/** What an RPC error becomes on the wire: Nest's filters give plain objects; an Error keeps its name and message. */
+function serializeError(error: unknown): unknown {
+  return error instanceof Error ? { name: error.name, message: error.message } : error;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The microservice options for `connectMicroservice(redisStreamsServer({ url, group }))`. */
+export function redisStreamsServer(options: ServerRedisStreamsOptions) {
+  return { strategy: new ServerRedisStreams(options) };
+}

@@ -1,0 +1,67 @@
+import { prototypePollutionKey, type TraceCarrier, TRACE_CONTEXT_KEYS } from '@nest-redis-otel/tracing';
+
+/** What a stream entry carries: the pattern, the JSON of the data, a request's correlation id and reply list, and
+ * the W3C trace context, as flat string fields (a Redis stream entry is a list of field/value pairs). */
+export interface StreamMessage {
+  pattern: string;
+  data: unknown;
+  /** Requests only: the correlation id, and the list the reply is pushed to. */
+  id?: string;
+  reply?: string;
+  carrier: TraceCarrier;
+}
+
+export type EntryRejection = { kind: 'too-large' | 'not-json' | 'prototype-key' | 'malformed'; reason: string };
+
+/** The XADD arguments of `message`, field after value. */
+export function entryFields(pattern: string, data: unknown, carrier: TraceCarrier, request?: { id: string; reply: string }): string[] {
+  const fields = ['pattern', pattern, 'data', JSON.stringify(data ?? null)];
+  if (request) fields.push('id', request.id, 'reply', request.reply);
+  for (const key of TRACE_CONTEXT_KEYS) {
+    const value = carrier[key];
+    if (value !== undefined) fields.push(key, value);
+  }
+  return fields;
+}
+
+/**
+ * Reads an entry's fields as they come off XREADGROUP (`[field, value, field, value, …]`), refusing what no handler
+ * should see: too large, data that is not JSON or carries keys that reach a prototype, no pattern. Unknown fields
+ * are ignored; trace-context values are passed on as strings and capped by the propagation getter.
+ */
+export function readEntry(fields: readonly string[] | null, maxBytes: number): { message: StreamMessage; bytes: number } | EntryRejection {
+  if (!fields || fields.length % 2 !== 0) return { kind: 'malformed', reason: 'not a list of field/value pairs' };
+  let bytes = 0;
+  const values = new Map<string, string>();
+  for (let index = 0; index < fields.length; index += 2) {
+    bytes += Buffer.byteLength(fields[index]) + Buffer.byteLength(fields[index + 1]);
+    values.set(fields[index], fields[index + 1]);
+  }
+  if (bytes > maxBytes) return { kind: 'too-large', reason: `entry of ${bytes} bytes exceeds the cap of ${maxBytes}` };
+  const pattern = values.get('pattern');
+  const json = values.get('data');
+  if (!pattern || json === undefined) return { kind: 'malformed', reason: 'no "pattern" or no "data" field' };
+  let prototypeKey: string | undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(json, (key, value: unknown) => {
+      prototypeKey ??= prototypePollutionKey(key, value);
+      return value;
+    });
+  } catch (error) {
+    return { kind: 'not-json', reason: `data is not JSON: ${(error as Error).message}` };
+  }
+  if (prototypeKey) return { kind: 'prototype-key', reason: `data carries a "${prototypeKey}" key (prototype pollution attempt)` };
+  const carrier: TraceCarrier = {};
+  for (const key of TRACE_CONTEXT_KEYS) {
+    const value = values.get(key);
+    if (value !== undefined) carrier[key] = value;
+  }
+  const id = values.get('id');
+  const reply = values.get('reply');
+  return { message: { pattern, data, carrier, ...(id && reply && { id, reply }) }, bytes };
+}
+
+export function isRejection(read: ReturnType<typeof readEntry>): read is EntryRejection {
+  return 'kind' in read;
+}
