@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { type OtlpTraceReceiver, type ReceivedSpan, type RedisTestServer, spanTree } from '@nest-redis-otel/testing';
+import { type OtlpTraceReceiver, type ReceivedSpan, type RedisTestServer, rootOf, spanTree } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
 import { type ServedApp, type ServedStack, serveStack } from './served-app';
 
@@ -208,12 +208,4 @@ function only(spans: ReceivedSpan[], service: string, name: string): ReceivedSpa
     throw new Error(`Expected one ${service} "${name}" span, found ${matches.length}:\n  ${spanTree(spans)}`);
   }
   return matches[0];
-}
-
-/** The top of `span`'s ancestry among `trace`: the span whose parent is not in the trace. */
-function rootOf(trace: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan {
-  const byId = new Map(trace.map((candidate) => [candidate.spanId, candidate]));
-  let current = span;
-  while (current.parentSpanId && byId.has(current.parentSpanId)) current = byId.get(current.parentSpanId) as ReceivedSpan;
-  return current;
 }

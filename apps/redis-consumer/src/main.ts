@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { TUTORIAL_CHANNEL } from '@nest-redis-otel/item-messages';
+import { redisStreamsServer } from '@nest-redis-otel/streams-transport';
 import { tracedRedisServer } from '@nest-redis-otel/tracing';
 import { AppModule } from './app/app.module';
 import { loadConfig } from './app/config';
@@ -18,16 +19,27 @@ async function bootstrap(): Promise<void> {
     maxMessageBytes: config.maxMessageBytes,
     deadLetters: config.deadLetterMaxEntries > 0 && { key: config.deadLetterKey, maxEntries: config.deadLetterMaxEntries },
   });
-  // A hybrid app: the Redis microservice, plus an HTTP port for the health endpoint only. `inheritAppConfig` gives
-  // the microservice the app's global enhancers (TracingModule's interceptor).
-  const app = await NestFactory.create(AppModule.register(config, microservice.strategy), { bufferLogs: true });
+  // Streams mode: item messages from Redis Streams; the pub/sub server stays for the tutorial's raw channel.
+  const streams =
+    config.messagingTransport === 'streams'
+      ? redisStreamsServer({
+          url: config.redisUrl,
+          ...config.streams,
+          maxEntryBytes: config.maxMessageBytes,
+          tracing: { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } },
+        })
+      : undefined;
+  // A hybrid app: the Redis microservice(s), plus an HTTP port for the health endpoint only. `inheritAppConfig`
+  // gives the microservices the app's global enhancers (TracingModule's interceptor).
+  const app = await NestFactory.create(AppModule.register(config, microservice.strategy, streams?.strategy), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   app.connectMicroservice(microservice, { inheritAppConfig: true });
+  if (streams) app.connectMicroservice(streams, { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.startAllMicroservices();
   await app.listen(config.healthPort);
   Logger.log(
-    `redis-consumer subscribed (item.created, item.get, ${TUTORIAL_CHANNEL}); health on ${await app.getUrl()}/health`,
+    `redis-consumer subscribed (item.created, item.get${streams ? ' on Redis Streams' : ''}, ${TUTORIAL_CHANNEL}); health on ${await app.getUrl()}/health`,
     'Bootstrap',
   );
 }

@@ -8,5 +8,5 @@ export {
 } from './lib/redis-test.server';
 export { serveBuiltApp, WORKSPACE_ROOT, type ServedApp } from './lib/served-app';
 export { serveStack, type ServedStack } from './lib/served-stack';
-export { findSpan, spanTree } from './lib/span-queries';
+export { findSpan, rootOf, spanTree } from './lib/span-queries';
 export { waitUntil } from './lib/wait-until';

@@ -8,6 +8,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { type ClientProxy, ClientsModule } from '@nestjs/microservices';
+import { redisStreamsClient } from '@nest-redis-otel/streams-transport';
 import { TracedLoggerModule, TracingModule, tracedRedisClient } from '@nest-redis-otel/tracing';
 import { APP_CONFIG, type AppConfig } from './config';
 import { HealthController } from './health/health.controller';
@@ -33,7 +34,14 @@ export class AppModule implements NestModule, OnApplicationBootstrap {
           ignoreRequest: (request) => request.url?.startsWith('/api/health') ?? false,
         }),
         TracingModule.forRoot({ redisUrl: config.redisUrl }),
-        ClientsModule.register([{ name: ITEMS_CLIENT, ...tracedRedisClient({ url: config.redisUrl }) }]),
+        ClientsModule.register([
+          {
+            name: ITEMS_CLIENT,
+            ...(config.messagingTransport === 'streams'
+              ? redisStreamsClient({ url: config.redisUrl, maxStreamLength: config.streamsMaxLength })
+              : tracedRedisClient({ url: config.redisUrl })),
+          },
+        ]),
       ],
       controllers: [
         ItemsController,

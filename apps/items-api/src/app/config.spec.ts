@@ -9,13 +9,29 @@ describe('items-api configuration', () => {
       publishTimeoutMs: 1500,
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
       traceContextValidation: false,
+      messagingTransport: 'pubsub',
+      streamsMaxLength: 100_000,
     });
   });
 
   it('reads every variable', () => {
     expect(
-      loadConfig({ PORT: '8080', REDIS_URL: 'redis://cache:6380/2', REPLY_TIMEOUT_MS: '250', PUBLISH_TIMEOUT_MS: '100' }),
-    ).toMatchObject({ port: 8080, redisUrl: 'redis://cache:6380/2', replyTimeoutMs: 250, publishTimeoutMs: 100 });
+      loadConfig({
+        PORT: '8080',
+        REDIS_URL: 'redis://cache:6380/2',
+        REPLY_TIMEOUT_MS: '250',
+        PUBLISH_TIMEOUT_MS: '100',
+        MESSAGING_TRANSPORT: 'streams',
+        STREAMS_MAX_LENGTH: '5000',
+      }),
+    ).toMatchObject({
+      port: 8080,
+      redisUrl: 'redis://cache:6380/2',
+      replyTimeoutMs: 250,
+      publishTimeoutMs: 100,
+      messagingTransport: 'streams',
+      streamsMaxLength: 5000,
+    });
   });
 
   it.each([
@@ -24,6 +40,8 @@ describe('items-api configuration', () => {
     [{ PORT: 'eighty' }, /PORT="eighty" is invalid/],
     [{ PORT: '70000' }, /PORT="70000" is invalid/],
     [{ REPLY_TIMEOUT_MS: '0' }, /REPLY_TIMEOUT_MS="0" is invalid/],
+    [{ MESSAGING_TRANSPORT: 'kafka' }, /MESSAGING_TRANSPORT="kafka" is invalid: expected "pubsub" or "streams"/],
+    [{ STREAMS_MAX_LENGTH: '10' }, /STREAMS_MAX_LENGTH="10" is invalid/],
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL "localhost:6379" must start with redis:\/\//],
     [{ REDIS_URL: 'not a url' }, /REDIS_URL "not a url" is not a URL/],
   ])('rejects %j with an error naming the variable', (env, message) => {

@@ -14,6 +14,10 @@ export interface AppConfig {
   logging: { level: LogLevel; format: LogFormat };
   /** `POST /api/tracecontext/validate` for the W3C trace-context test suite (TRACECONTEXT_VALIDATION=1). */
   traceContextValidation: boolean;
+  /** `pubsub` (default; at-most-once, the tutorial's) or `streams` (Redis Streams, at-least-once). */
+  messagingTransport: 'pubsub' | 'streams';
+  /** Streams only: each stream is trimmed to about this many entries. */
+  streamsMaxLength: number;
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -25,5 +29,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     publishTimeoutMs: envInteger(env, 'PUBLISH_TIMEOUT_MS', 1500, 1, 600_000),
     logging: envLogging(env),
     traceContextValidation: envChoice(env, 'TRACECONTEXT_VALIDATION', ['0', '1']) === '1',
+    messagingTransport: envChoice(env, 'MESSAGING_TRANSPORT', ['pubsub', 'streams']),
+    streamsMaxLength: envInteger(env, 'STREAMS_MAX_LENGTH', 100_000, 1000, 1_000_000_000),
   };
 }

@@ -11,6 +11,8 @@ describe('redis-consumer configuration', () => {
       deadLetterMaxEntries: 1000,
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
       traceContextValidation: false,
+      messagingTransport: 'pubsub',
+      streams: { group: 'redis-consumer', claimIdleMs: 30_000, maxDeliveries: 5 },
     });
   });
 
@@ -26,6 +28,11 @@ describe('redis-consumer configuration', () => {
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'json',
         TRACECONTEXT_VALIDATION: '1',
+        MESSAGING_TRANSPORT: 'streams',
+        STREAMS_GROUP: 'workers',
+        STREAMS_CONSUMER: 'worker-1',
+        STREAMS_CLAIM_IDLE_MS: '5000',
+        STREAMS_MAX_DELIVERIES: '3',
       }),
     ).toEqual({
       redisUrl: 'rediss://user:pw@cache:6380',
@@ -36,6 +43,8 @@ describe('redis-consumer configuration', () => {
       deadLetterMaxEntries: 0,
       logging: { level: 'debug', format: 'json' },
       traceContextValidation: true,
+      messagingTransport: 'streams',
+      streams: { group: 'workers', consumer: 'worker-1', claimIdleMs: 5000, maxDeliveries: 3 },
     });
   });
 
@@ -45,6 +54,11 @@ describe('redis-consumer configuration', () => {
 
   it('rejects a HEALTH_PORT that is not a port, naming the variable', () => {
     expect(() => loadConfig({ HEALTH_PORT: 'http' })).toThrow('HEALTH_PORT="http" is invalid: expected an integer from 0 to 65535');
+  });
+
+  it('rejects an unknown MESSAGING_TRANSPORT and a claim idle time under 100 ms, naming the variable', () => {
+    expect(() => loadConfig({ MESSAGING_TRANSPORT: 'nats' })).toThrow(/MESSAGING_TRANSPORT="nats" is invalid/);
+    expect(() => loadConfig({ STREAMS_CLAIM_IDLE_MS: '5' })).toThrow(/STREAMS_CLAIM_IDLE_MS="5" is invalid/);
   });
 
   it('rejects a REDIS_URL that is not a redis:// URL, naming the variable', () => {

@@ -18,6 +18,21 @@ export interface AppConfig {
   logging: { level: LogLevel; format: LogFormat };
   /** Carries out the W3C trace-context test suite's callbacks (TRACECONTEXT_VALIDATION=1). */
   traceContextValidation: boolean;
+  /**
+   * `pubsub` (default): item messages over Redis pub/sub. `streams`: over Redis Streams with a consumer group
+   * (at-least-once, replicas share the work); the tutorial's raw channel stays on pub/sub either way.
+   */
+  messagingTransport: 'pubsub' | 'streams';
+  streams: {
+    /** The consumer group: replicas with the same group share the entries. */
+    group: string;
+    /** This replica's name in the group; keep it stable across restarts (default: the host name). */
+    consumer?: string;
+    /** Entries pending longer than this on a consumer (crashed, or its handler failed) are claimed. */
+    claimIdleMs: number;
+    /** After this many deliveries an entry goes to the dead-letter stream, unhandled. */
+    maxDeliveries: number;
+  };
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -31,5 +46,12 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     deadLetterMaxEntries: envInteger(env, 'DEAD_LETTER_MAX_ENTRIES', 1000, 0, 1_000_000),
     logging: envLogging(env),
     traceContextValidation: envChoice(env, 'TRACECONTEXT_VALIDATION', ['0', '1']) === '1',
+    messagingTransport: envChoice(env, 'MESSAGING_TRANSPORT', ['pubsub', 'streams']),
+    streams: {
+      group: env['STREAMS_GROUP'] || 'redis-consumer',
+      ...(env['STREAMS_CONSUMER'] && { consumer: env['STREAMS_CONSUMER'] }),
+      claimIdleMs: envInteger(env, 'STREAMS_CLAIM_IDLE_MS', 30_000, 100, 86_400_000),
+      maxDeliveries: envInteger(env, 'STREAMS_MAX_DELIVERIES', 5, 1, 1000),
+    },
   };
 }

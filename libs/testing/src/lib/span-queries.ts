@@ -27,3 +27,11 @@ export function spanTree(spans: ReceivedSpan[]): string {
   children(undefined).forEach((root) => walk(root, 0));
   return lines.join('\n  ');
 }
+
+/** The top of `span`'s ancestry among `trace`: the span whose parent is not in the trace. */
+export function rootOf(trace: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan {
+  const byId = new Map(trace.map((candidate) => [candidate.spanId, candidate]));
+  let current = span;
+  while (current.parentSpanId && byId.has(current.parentSpanId)) current = byId.get(current.parentSpanId) as ReceivedSpan;
+  return current;
+}

@@ -1,15 +1,16 @@
 import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
-import { ClientRedis } from '@nestjs/microservices';
+import { ClientProxy } from '@nestjs/microservices';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { withTimeout } from '@nest-redis-otel/tracing';
 import { ITEMS_CLIENT } from '../items/items.client';
 
 const HEALTH_TIMEOUT_MS = 1000;
+type Pingable = { ping(): Promise<string> };
 
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(ITEMS_CLIENT) private readonly client: ClientRedis) {}
+  constructor(@Inject(ITEMS_CLIENT) private readonly client: ClientProxy) {}
 
   /** 200 when Redis answers a PING on the messaging connection within a second, 503 otherwise. */
   @Get()
@@ -21,8 +22,9 @@ export class HealthController {
       await withTimeout(
         (async () => {
           await this.client.connect();
-          const [publisher] = this.client.unwrap<[{ ping(): Promise<string> }]>();
-          await publisher.ping();
+          // Pub/sub: [publisher, subscriber]; Streams: the commands connection.
+          const connection = this.client.unwrap<Pingable | Pingable[]>();
+          await (Array.isArray(connection) ? connection[0] : connection).ping();
         })(),
         HEALTH_TIMEOUT_MS,
       );

@@ -1,18 +1,32 @@
 import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import type { ServerRedisStreams } from '@nest-redis-otel/streams-transport';
 import type { TracedServerRedis } from '@nest-redis-otel/tracing';
 
-/** The Redis microservice whose subscriptions the health endpoint reports. */
-export const MESSAGE_SERVER = Symbol('MESSAGE_SERVER');
+/** The microservices whose state the health endpoint reports: pub/sub always, Streams in streams mode. */
+export const MESSAGE_SERVERS = Symbol('MESSAGE_SERVERS');
+export interface MessageServers {
+  pubsub: TracedServerRedis;
+  streams?: ServerRedisStreams;
+}
 
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(MESSAGE_SERVER) private readonly server: TracedServerRedis) {}
+  constructor(@Inject(MESSAGE_SERVERS) private readonly servers: MessageServers) {}
 
-  /** 200 once subscribed to its channels (and Redis answers on both connections), 503 otherwise: a readiness probe. */
+  /**
+   * 200 once subscribed to its channels (Redis answering on both connections) and, in streams mode, reading its
+   * streams; 503 otherwise: a readiness probe.
+   */
   @Get()
   async check(): Promise<{ status: 'ok' }> {
-    const result = await this.server.checkSubscribed();
-    if (result.subscribed) return { status: 'ok' };
-    throw new HttpException({ status: 'unavailable', reason: result.reason }, HttpStatus.SERVICE_UNAVAILABLE);
+    const subscribed = await this.servers.pubsub.checkSubscribed();
+    if (!subscribed.subscribed) throw unavailable(subscribed.reason);
+    const reading = await this.servers.streams?.checkReading();
+    if (reading && !reading.reading) throw unavailable(`streams: ${reading.reason}`);
+    return { status: 'ok' };
   }
+}
+
+function unavailable(reason: string): HttpException {
+  return new HttpException({ status: 'unavailable', reason }, HttpStatus.SERVICE_UNAVAILABLE);
 }
