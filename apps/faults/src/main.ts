@@ -10,6 +10,7 @@ import { WORKSPACE_ROOT } from '@nest-redis-otel/testing';
 import { badInput } from './bad-input';
 import { type Figure, figuresTable, SECTION_END, SECTION_START, withSection } from './figures';
 import { type Durations, deadCollector, redisOutage, shutdownUnderLoad, steadyRun } from './scenarios';
+import { type StreamsDurations, streamsKillAndRestart, streamsReplicas } from './streams-scenarios';
 
 // The full run uses a real deployment's batching, and the exporter's default 10 s timeout against the dead peer.
 const FULL: Durations = {
@@ -26,14 +27,18 @@ const SMOKE: Durations = {
   deadCollectorSeconds: 5,
   deadCollectorExport: { scheduleDelayMs: 500, timeoutMs: 1000 },
 };
+const STREAMS_FULL: StreamsDurations = { seconds: 60, rate: 1000, backlog: 20_000 };
+const STREAMS_SMOKE: StreamsDurations = { seconds: 6, rate: 100, backlog: 500 };
 const REPORT = join(WORKSPACE_ROOT, 'docs', 'reliability.md');
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, out: { type: 'string' } } });
+  // --only <text>: the scenarios whose label contains it (while working on one); the report is then not written.
+  const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } } });
   const durations = values.smoke ? SMOKE : FULL;
   const figures: Figure[] = [];
   const notes: string[] = [];
   const run = async (label: string, scenario: () => Promise<Figure[]>) => {
+    if (values.only && !label.includes(values.only)) return;
     console.log(`… ${label}`);
     const started = performance.now();
     try {
@@ -56,6 +61,9 @@ async function main(): Promise<number> {
   await run(`steady load (${durations.steadyRate} req/s for ${durations.steadySeconds} s)`, () => steadyRun(durations));
   await run(`dead collector (${durations.deadCollectorSeconds} s)`, () => deadCollector(durations));
   await run('SIGTERM under load', () => shutdownUnderLoad());
+  const streams = values.smoke ? STREAMS_SMOKE : STREAMS_FULL;
+  await run(`streams: consumer killed, Redis restarted (${streams.rate}/s × ${streams.seconds} s)`, () => streamsKillAndRestart(streams));
+  await run(`streams: 1 and 3 replicas (${streams.backlog} entries)`, () => streamsReplicas(streams));
 
   const table = figuresTable(figures);
   console.log(`\n${table}\n`);
@@ -68,8 +76,11 @@ async function main(): Promise<number> {
     SECTION_END,
   ].join('\n');
   const target = values.out ?? REPORT;
-  writeFileSync(target, withSection(readFileSafe(target), section));
-  console.log(`Figures written to ${target}`);
+  if (values.only) console.log('--only: the report is left as it was');
+  else {
+    writeFileSync(target, withSection(readFileSafe(target), section));
+    console.log(`Figures written to ${target}`);
+  }
   return figures.every((figure) => figure.pass) ? 0 : 1;
 }
 

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A Redis the tests may use: their own private redis-server, or the one `REDIS_URL` names. */
 export interface RedisTestServer {
@@ -29,11 +32,12 @@ export async function findFreePort(): Promise<number> {
 }
 
 /**
- * Starts a private `redis-server` on a free loopback port with no persistence, resolving once it accepts
- * connections. With `REDIS_URL` set, uses that server instead and never starts nor stops anything, unless
- * `requirePrivate` (for tests that stop or restart Redis, which only a Redis of their own allows).
+ * Starts a private `redis-server` on a free loopback port, resolving once it accepts connections: no persistence,
+ * or with `appendOnly` an append-only file (fsync every second) in a temporary folder that a restart reloads. With
+ * `REDIS_URL` set, uses that server instead and never starts nor stops anything, unless `requirePrivate` (for tests
+ * that stop or restart Redis, which only a Redis of their own allows).
  */
-export async function startRedisTestServer({ requirePrivate = false } = {}): Promise<RedisTestServer> {
+export async function startRedisTestServer({ requirePrivate = false, appendOnly = false } = {}): Promise<RedisTestServer> {
   const externalUrl = process.env['REDIS_URL'];
   if (externalUrl && !requirePrivate) {
     const stop = () => Promise.resolve(); // not ours to stop
@@ -41,7 +45,9 @@ export async function startRedisTestServer({ requirePrivate = false } = {}): Pro
     return { url: externalUrl, port: Number(new URL(externalUrl).port || 6379), isPrivate: false, restart, stop };
   }
   const port = await findFreePort();
-  let child = await spawnRedisServer(port);
+  const folder = appendOnly ? mkdtempSync(join(tmpdir(), 'redis-aof-')) : undefined;
+  const persistence = folder ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', folder] : [];
+  let child = await spawnRedisServer(port, persistence);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -51,10 +57,13 @@ export async function startRedisTestServer({ requirePrivate = false } = {}): Pro
       try {
         await whileDown?.();
       } finally {
-        child = await spawnRedisServer(port);
+        child = await spawnRedisServer(port, persistence);
       }
     },
-    stop: () => stopProcess(child),
+    stop: async () => {
+      await stopProcess(child);
+      if (folder) rmSync(folder, { recursive: true, force: true });
+    },
   };
 }
 
@@ -67,10 +76,10 @@ export async function startRedisServerAt(port: number): Promise<{ url: string; s
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopProcess(child) };
 }
 
-async function spawnRedisServer(port: number): Promise<ChildProcess> {
+async function spawnRedisServer(port: number, persistence: string[] = []): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...persistence],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await waitUntilReady(child, port);

@@ -60,7 +60,9 @@ export class ClientRedisStreams extends ClientProxy {
     this.connecting ??= (async () => {
       // Connected outside any trace: the first request's trace shows its own commands only.
       await otelContext.with(trace.deleteSpan(otelContext.active()), async () => {
-        this.commands = createRedisConnection(this.options.url, `${ClientRedisStreams.name} commands`, { lazyConnect: true });
+        // No offline queue: while Redis is away an XADD fails at once, rather than being written after the caller
+        // was told it failed (a timeout) — an entry nobody accounts for.
+        this.commands = createRedisConnection(this.options.url, `${ClientRedisStreams.name} commands`, { lazyConnect: true, enableOfflineQueue: false });
         await this.commands.connect();
       });
     })().catch((error: unknown) => {
