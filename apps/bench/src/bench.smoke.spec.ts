@@ -41,6 +41,9 @@ describe('npm run bench -- --smoke', () => {
       'traced, 0 % sampled (parent-based)',
       'Nest send → @MessagePattern → reply, no SDK',
       'send → reply, traced 100 %',
+      'Redis Streams transport (XADD → XREADGROUP → XACK), no SDK',
+      'Redis Streams transport, traced 100 %',
+      'Redis Streams send → reply, traced 100 %',
       'traced 100 %, collector accepts and never answers',
       'traced 100 %, collector port closed',
     ]) {

@@ -1,13 +1,14 @@
 // One measurement, in a process of its own (a fresh V8, and the SDK loaded or not): messages through Redis, from
 // publish to handler done (events) or from send to reply (requests). Prints one JSON line (`ChildResult`).
-// Environment: BENCH_TRANSPORT (raw|nest|ours), BENCH_KIND (event|request), BENCH_REDIS_URL, BENCH_MESSAGES,
+// Environment: BENCH_TRANSPORT (raw|nest|ours|streams), BENCH_KIND (event|request), BENCH_REDIS_URL, BENCH_MESSAGES,
 // BENCH_IN_FLIGHT. Whether the SDK runs is the parent's choice (`--import` of the apps' bootstrap or not).
 import 'reflect-metadata';
 import { EventEmitter, once } from 'node:events';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientRedis, EventPattern, MessagePattern, Payload, ServerRedis } from '@nestjs/microservices';
+import { type ClientProxy, ClientRedis, EventPattern, MessagePattern, Payload, ServerRedis } from '@nestjs/microservices';
+import { ClientRedisStreams, ServerRedisStreams } from '@nest-redis-otel/streams-transport';
 import { flushSpans, redisConnectionOptions, TracedClientRedis, TracedServerRedis } from '@nest-redis-otel/tracing';
 import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
@@ -91,7 +92,7 @@ async function measure(send: (index: number) => Promise<unknown>, loopDelay: Int
 }
 
 /** A request is done when its reply arrived: `send` must not wait for it, or only one would be in flight. */
-function request(client: ClientRedis, index: number): Promise<void> {
+function request(client: Pick<ClientProxy, 'send'>, index: number): Promise<void> {
   const { id } = payload(index);
   void lastValueFrom(client.send<{ id: string }>(REQUEST, { id })).then(
     (reply) => done(reply.id),
@@ -116,13 +117,22 @@ async function main(): Promise<void> {
     subscriber.disconnect();
   } else {
     const ours = transport === 'ours';
+    const streams = transport === 'streams';
     const options = redisConnectionOptions(redisUrl);
-    const server = ours ? new TracedServerRedis(options) : new ServerRedis(options);
+    const server = streams
+      ? new ServerRedisStreams({ url: redisUrl, group: `bench-${process.pid}`, streamPrefix: `bench-${process.pid}:` })
+      : ours
+        ? new TracedServerRedis(options)
+        : new ServerRedis(options);
     const app: INestMicroservice = await NestFactory.createMicroservice(BenchModule, { strategy: server, logger: false });
     await app.listen();
     const [, subscriber] = server.unwrap<[Redis, Redis]>();
     await subscriber.ping();
-    const client = ours ? new TracedClientRedis(options) : new ClientRedis(options);
+    const client = streams
+      ? new ClientRedisStreams({ url: redisUrl, streamPrefix: `bench-${process.pid}:` })
+      : ours
+        ? new TracedClientRedis(options)
+        : new ClientRedis(options);
     await client.connect();
     elapsedMs = await measure(
       (index) =>
