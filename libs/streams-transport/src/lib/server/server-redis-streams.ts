@@ -11,6 +11,7 @@ import {
   RateLimitedLog,
   recordMessageFailure,
   recordRefusedMessage,
+  withTimeout,
 } from '@nest-redis-otel/tracing';
 import type { Redis } from 'ioredis';
 import { isObservable, lastValueFrom } from 'rxjs';
@@ -131,11 +132,15 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   async close(): Promise<void> {
     this.isClosing = true;
     const deadline = Date.now() + this.options.drainTimeoutMs;
-    await this.reading?.catch(() => undefined);
+    // The loop ends after its batch's handlers. A read blocked on a live Redis returns within blockMs; one queued
+    // while Redis is away never returns: that wait is bounded, and the handlers are then waited for on their own.
+    await withTimeout(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, this.options.blockMs + 1000)).catch(() => undefined);
     while (this.inFlight > 0 && Date.now() < deadline) await delay(20);
     if (this.inFlight > 0) this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
+    // Rejects a read still queued; an entry it had taken stays pending for this consumer's next start (or a claim).
     this.reader?.disconnect();
-    await this.commands?.quit().catch(() => this.commands?.disconnect());
+    // QUIT waits for Redis to answer: not for long when it is away.
+    await withTimeout(this.commands?.quit() ?? Promise.resolve(), 1000).catch(() => this.commands?.disconnect());
   }
 
   on(): never {
