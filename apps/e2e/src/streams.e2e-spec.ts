@@ -59,6 +59,11 @@ describe('one trace from items-api through Redis Streams to redis-consumer (MESS
     for (const span of [producer, consumer]) {
       expect(span.attributes).toMatchObject({ 'messaging.system': 'redis', 'messaging.destination.name': 'item.created' });
     }
+    expect(producer.attributes).toMatchObject({ 'messaging.operation.type': 'send', 'messaging.operation.name': 'send' });
+    expect(consumer.attributes).toMatchObject({ 'messaging.operation.type': 'process' });
+    // The entry's fields and values, with the trace context: the same size on both sides.
+    expect(producer.attributes['messaging.message.envelope.size']).toBeGreaterThan(Buffer.byteLength(JSON.stringify({ name: 'pear', price: 2 })) + 55);
+    expect(consumer.attributes['messaging.message.envelope.size']).toBe(producer.attributes['messaging.message.envelope.size']);
     // The stream entry's id, on both sides.
     expect(producer.attributes['messaging.message.id']).toMatch(/^\d+-\d+$/);
     expect(consumer.attributes['messaging.message.id']).toBe(producer.attributes['messaging.message.id']);
@@ -78,17 +83,38 @@ describe('one trace from items-api through Redis Streams to redis-consumer (MESS
     const spans = await spansOf([
       ['items-api', 'PRODUCER', 'send item.get'],
       ['redis-consumer', 'CONSUMER', 'process item.get'],
+      ['redis-consumer', 'CLIENT', 'hgetall'],
     ]);
     const producer = findSpan(spans, { serviceName: 'items-api', name: 'send item.get' });
-    const consumer = findSpan(spans, { serviceName: 'redis-consumer', name: 'process item.get' });
+    const trace = spans.filter((span) => span.traceId === producer.traceId);
+    const consumer = findSpan(trace, { serviceName: 'redis-consumer', name: 'process item.get' });
+    const hgetall = findSpan(trace, { serviceName: 'redis-consumer', name: 'hgetall' });
+    expect(rootOf(trace, producer)).toMatchObject({ serviceName: 'items-api', kind: 'SERVER' });
     expect(consumer.parentSpanId).toBe(producer.spanId);
+    expect(hgetall.parentSpanId).toBe(consumer.spanId);
+    expect(producer.status.code).not.toBe('ERROR');
     expect(consumer.attributes['messaging.message.id']).toBe(producer.attributes['messaging.message.id']);
     // The PRODUCER span lasts until the reply, pushed while the CONSUMER span runs (which then acknowledges the
     // entry, so it may end after the producer's): the two overlap.
     expect(producer.endTimeUnixNano).toBeGreaterThan(consumer.startTimeUnixNano);
 
+  });
+
+  it('GET /api/items/:id of an unknown id: 404, and both spans of the round trip are marked ERROR', async () => {
+    stack.receiver.clear();
     const missing = await fetch(`${stack.baseUrl}/items/${randomUUID()}`);
     expect(missing.status).toBe(404);
+    const spans = await spansOf([
+      ['items-api', 'PRODUCER', 'send item.get'],
+      ['redis-consumer', 'CONSUMER', 'process item.get'],
+    ]);
+    const producer = findSpan(spans, { serviceName: 'items-api', name: 'send item.get' });
+    const consumer = findSpan(spans, { serviceName: 'redis-consumer', name: 'process item.get' });
+    expect(consumer.parentSpanId).toBe(producer.spanId);
+    expect([producer.status.code, consumer.status.code]).toEqual(['ERROR', 'ERROR']);
+    // Answered with the error: acknowledged, not left for a redelivery.
+    const [pending] = (await redis.xpending('stream:item.get', 'redis-consumer')) as [number];
+    expect(pending).toBe(0);
   });
 
   it('an event emitted while redis-consumer is down is handled once it is back (pub/sub would have lost it)', async () => {

@@ -17,3 +17,5 @@ export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
 export const REPLY_LIST_TTL_MS = 60_000;
 /** The redelivery count on CONSUMER spans, named like the conventions' `messaging.servicebus.message.delivery_count`. */
 export const ATTR_DELIVERY_COUNT = 'messaging.redis.message.delivery_count';
+/** From the messaging conventions (incubating entry point only, so copied): the entry's size, on both sides. */
+export const ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE = 'messaging.message.envelope.size';

@@ -132,6 +132,7 @@ describe('Redis Streams transport against a real Redis', () => {
     expect(producer.attributes).toMatchObject({ 'messaging.system': 'redis', 'messaging.destination.name': 'test.event', 'messaging.message.id': entryId });
     expect(consumer.attributes).toMatchObject({ 'messaging.operation.type': 'process', 'messaging.message.id': entryId });
     expect(consumer.attributes['messaging.message.envelope.size']).toBeGreaterThan(55); // with its traceparent
+    expect(consumer.attributes['messaging.message.envelope.size']).toBe(producer.attributes['messaging.message.envelope.size']);
     expect(consumer.attributes).not.toHaveProperty(['messaging.redis.message.delivery_count']);
     expect(deliveries).toBe(1);
     await tracing.waitForSpans(() => true);

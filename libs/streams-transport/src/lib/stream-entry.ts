@@ -24,6 +24,13 @@ export function entryFields(pattern: string, data: unknown, carrier: TraceCarrie
   return fields;
 }
 
+/** An entry's size as both sides report it (`messaging.message.envelope.size`): UTF-8 bytes of its fields and values. */
+export function entryBytes(fields: readonly string[]): number {
+  let bytes = 0;
+  for (const field of fields) bytes += Buffer.byteLength(field);
+  return bytes;
+}
+
 /**
  * Reads an entry's fields as they come off XREADGROUP (`[field, value, field, value, …]`), refusing what no handler
  * should see: too large, data that is not JSON or carries keys that reach a prototype, no pattern. Unknown fields
@@ -31,12 +38,9 @@ export function entryFields(pattern: string, data: unknown, carrier: TraceCarrie
  */
 export function readEntry(fields: readonly string[] | null, maxBytes: number): { message: StreamMessage; bytes: number } | EntryRejection {
   if (!fields || fields.length % 2 !== 0) return { kind: 'malformed', reason: 'not a list of field/value pairs' };
-  let bytes = 0;
+  const bytes = entryBytes(fields);
   const values = new Map<string, string>();
-  for (let index = 0; index < fields.length; index += 2) {
-    bytes += Buffer.byteLength(fields[index]) + Buffer.byteLength(fields[index + 1]);
-    values.set(fields[index], fields[index + 1]);
-  }
+  for (let index = 0; index < fields.length; index += 2) values.set(fields[index], fields[index + 1]);
   if (bytes > maxBytes) return { kind: 'too-large', reason: `entry of ${bytes} bytes exceeds the cap of ${maxBytes}` };
   const pattern = values.get('pattern');
   const json = values.get('data');

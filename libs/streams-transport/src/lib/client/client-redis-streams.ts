@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { type Context, context as otelContext, trace } from '@opentelemetry/api';
+import { context as otelContext, type Span, trace } from '@opentelemetry/api';
 import {
   createRedisConnection,
   endMessageSpan,
@@ -14,8 +14,8 @@ import {
 } from '@nest-redis-otel/tracing';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
-import { DEFAULT_MAX_STREAM_LENGTH, DEFAULT_STREAM_PREFIX } from '../constants';
-import { entryFields } from '../stream-entry';
+import { ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, DEFAULT_MAX_STREAM_LENGTH, DEFAULT_STREAM_PREFIX } from '../constants';
+import { entryBytes, entryFields } from '../stream-entry';
 
 export interface ClientRedisStreamsOptions {
   /** `redis://[user:password@]host[:port][/db]`. */
@@ -102,7 +102,7 @@ export class ClientRedisStreams extends ClientProxy {
     const pattern = this.normalizePattern(packet.pattern);
     const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: packet.data });
     try {
-      const entryId = await this.add(pattern, packet.data, trace.setSpan(otelContext.active(), span));
+      const entryId = await this.add(pattern, packet.data, span);
       if (entryId) span.setAttribute('messaging.message.id', entryId);
       return undefined as T;
     } catch (error) {
@@ -132,7 +132,7 @@ export class ClientRedisStreams extends ClientProxy {
       callback(reply);
     });
     this.readReplies();
-    this.add(pattern, packet.data, trace.setSpan(otelContext.active(), span), { id, reply: this.replyList }).catch((error: unknown) => {
+    this.add(pattern, packet.data, span, { id, reply: this.replyList }).catch((error: unknown) => {
       this.waiting.delete(id);
       end(error);
       callback({ err: error, isDisposed: true });
@@ -143,10 +143,11 @@ export class ClientRedisStreams extends ClientProxy {
     };
   }
 
-  /** XADD, trimmed, with the trace context of `context` in the entry's fields. */
-  private async add(pattern: string, data: unknown, context: Context, request?: { id: string; reply: string }): Promise<string | null> {
+  /** XADD, trimmed, with the context of the PRODUCER `span` in the entry's fields and the entry's size on the span. */
+  private async add(pattern: string, data: unknown, span: Span, request?: { id: string; reply: string }): Promise<string | null> {
     await this.connect();
-    const fields = entryFields(pattern, data, injectTraceCarrier(context), request);
+    const fields = entryFields(pattern, data, injectTraceCarrier(trace.setSpan(otelContext.active(), span)), request);
+    span.setAttribute(ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, entryBytes(fields));
     const stream = this.options.streamPrefix + pattern;
     return (this.commands as Redis).xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
   }

@@ -134,13 +134,13 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     const deadline = Date.now() + this.options.drainTimeoutMs;
     // The loop ends after its batch's handlers. A read blocked on a live Redis returns within blockMs; one queued
     // while Redis is away never returns: that wait is bounded, and the handlers are then waited for on their own.
-    await withTimeout(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, this.options.blockMs + 1000)).catch(() => undefined);
+    await withTimeout<unknown>(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, this.options.blockMs + 1000)).catch(() => undefined);
     while (this.inFlight > 0 && Date.now() < deadline) await delay(20);
     if (this.inFlight > 0) this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
     // Rejects a read still queued; an entry it had taken stays pending for this consumer's next start (or a claim).
     this.reader?.disconnect();
     // QUIT waits for Redis to answer: not for long when it is away.
-    await withTimeout(this.commands?.quit() ?? Promise.resolve(), 1000).catch(() => this.commands?.disconnect());
+    await withTimeout<unknown>(this.commands?.quit() ?? Promise.resolve(), 1000).catch(() => this.commands?.disconnect());
   }
 
   on(): never {
@@ -201,6 +201,8 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       ...this.streams,
       ...ids,
     )) as [string, Entry[]][] | null;
+    // Reading works; a slow batch of handlers after it must not make the reader look stuck to a health probe.
+    this.lastReadOkAt = Date.now();
     const byStream = new Map(reply ?? []);
     const work: Promise<void>[] = [];
     for (const [index, stream] of this.streams.entries()) {
