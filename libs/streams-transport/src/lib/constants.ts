@@ -13,6 +13,11 @@ export const DEFAULT_CLAIM_IDLE_MS = 30_000;
 export const DEFAULT_MAX_DELIVERIES = 5;
 export const DEFAULT_DEAD_LETTER_STREAM = 'stream:dead-letters';
 export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
+/**
+ * Reply lists are `reply:<uuid>`. A request naming any other key is refused: whoever can XADD must not make the
+ * consumer LPUSH into a key of the application's (`item:<id>`, a queue of another service).
+ */
+export const REPLY_LIST_PREFIX = 'reply:';
 /** A reply list nobody reads any more (its client is gone) expires after this. */
 export const REPLY_LIST_TTL_MS = 60_000;
 /** The redelivery count on CONSUMER spans, named like the conventions' `messaging.servicebus.message.delivery_count`. */

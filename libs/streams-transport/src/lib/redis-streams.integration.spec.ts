@@ -246,7 +246,7 @@ describe('Redis Streams transport against a real Redis', () => {
     expect(failuresLeft.get(run)).toBe(998); // two failed deliveries, no third run of the handler
   });
 
-  it('bad entries (data not JSON, a prototype key, no pattern, a foreign pattern) are dead-lettered; the next good one is handled', async () => {
+  it('bad entries (data not JSON, a prototype key, no pattern, a foreign pattern, a reply key not ours) are dead-lettered; the next good one is handled', async () => {
     const deadLetterStream = `${prefix}dead-letters`;
     await startServer({ deadLetterStream });
     const stream = `${prefix}test.event`;
@@ -254,15 +254,18 @@ describe('Redis Streams transport against a real Redis', () => {
     await plain.xadd(stream, '*', 'pattern', 'test.event', 'data', '{"__proto__":{"admin":true}}');
     await plain.xadd(stream, '*', 'data', '{}');
     await plain.xadd(stream, '*', 'pattern', 'other.event', 'data', '{}');
+    // A request whose reply would be pushed into one of the application's keys.
+    await plain.xadd(`${prefix}test.request`, '*', 'pattern', 'test.request', 'data', '{"n":1}', 'id', 'x', 'reply', 'item:victim');
     const run = randomUUID();
     const call = callOf(run);
     await emit(run);
     await call;
     const kinds = await waitFor(async () => {
       const entries = await plain.xrange(deadLetterStream, '-', '+');
-      return entries.length === 4 && entries.map(([, fields]) => Object.fromEntries(chunk(fields))['kind']);
+      return entries.length === 5 && entries.map(([, fields]) => Object.fromEntries(chunk(fields))['kind']);
     });
-    expect(kinds).toEqual(['not-json', 'prototype-key', 'malformed', 'unknown-pattern']);
+    expect([...kinds].sort()).toEqual(['malformed', 'malformed', 'not-json', 'prototype-key', 'unknown-pattern']);
+    expect(await plain.exists('item:victim')).toBe(0);
     expect(await waitForPending(0)).toBe(0);
   });
 

@@ -1,4 +1,5 @@
 import { prototypePollutionKey, type TraceCarrier, TRACE_CONTEXT_KEYS } from '@nest-redis-otel/tracing';
+import { REPLY_LIST_PREFIX } from './constants';
 
 /** What a stream entry carries: the pattern, the JSON of the data, a request's correlation id and reply list, and
  * the W3C trace context, as flat string fields (a Redis stream entry is a list of field/value pairs). */
@@ -63,6 +64,9 @@ export function readEntry(fields: readonly string[] | null, maxBytes: number): {
   }
   const id = values.get('id');
   const reply = values.get('reply');
+  if (reply !== undefined && !reply.startsWith(REPLY_LIST_PREFIX)) {
+    return { kind: 'malformed', reason: `reply list "${reply.slice(0, 100)}" is not a ${REPLY_LIST_PREFIX}<id> key` };
+  }
   return { message: { pattern, data, carrier, ...(id && reply && { id, reply }) }, bytes };
 }
 

@@ -14,7 +14,7 @@ import {
 } from '@nest-redis-otel/tracing';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
-import { ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, DEFAULT_MAX_STREAM_LENGTH, DEFAULT_STREAM_PREFIX } from '../constants';
+import { ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, DEFAULT_MAX_STREAM_LENGTH, DEFAULT_STREAM_PREFIX, REPLY_LIST_PREFIX } from '../constants';
 import { entryBytes, entryFields } from '../stream-entry';
 
 export interface ClientRedisStreamsOptions {
@@ -40,7 +40,7 @@ export class ClientRedisStreams extends ClientProxy {
   private commands?: Redis;
   private replies?: Redis;
   private connecting?: Promise<void>;
-  private readonly replyList = `reply:${randomUUID()}`;
+  private readonly replyList = `${REPLY_LIST_PREFIX}${randomUUID()}`;
   private readonly waiting = new Map<string, (packet: WritePacket) => void>();
   private isReadingReplies = false;
   private isClosed = false;
