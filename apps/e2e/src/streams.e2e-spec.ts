@@ -117,6 +117,26 @@ describe('one trace from items-api through Redis Streams to redis-consumer (MESS
     expect(pending).toBe(0);
   });
 
+  it('redis-consumer GET /health: 200 while its stream reader reads, 503 while Redis is away, 200 again after', async () => {
+    const health = async () => {
+      const response = await fetch(stack.consumerHealthUrl);
+      return { status: response.status, body: (await response.json()) as { status: string; reason?: string } };
+    };
+    expect(await health()).toEqual({ status: 200, body: { status: 'ok' } });
+    let whileDown: Awaited<ReturnType<typeof health>> | undefined;
+    await stack.redis.restart(async () => {
+      whileDown = await health();
+    });
+    expect(whileDown).toMatchObject({ status: 503, body: { status: 'unavailable' } });
+    const deadline = Date.now() + 15_000;
+    let after = await health();
+    while (after.status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200)); // reconnection has no event outside the process
+      after = await health();
+    }
+    expect(after).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
   it('an event emitted while redis-consumer is down is handled once it is back (pub/sub would have lost it)', async () => {
     await stack.consumer.stop();
     const response = await fetch(`${stack.baseUrl}/items`, {

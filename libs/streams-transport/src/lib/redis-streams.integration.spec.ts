@@ -14,7 +14,7 @@ import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { startRedisTestServer, type RedisTestServer } from '@nest-redis-otel/testing';
 import { parentSpanIdOf, spanIdOf, traceIdOf, useInMemoryTracing } from '@nest-redis-otel/testing/in-memory-tracing';
 import { Redis } from 'ioredis';
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, timeout, TimeoutError } from 'rxjs';
 import { ClientRedisStreams } from './client/client-redis-streams';
 import { RedisStreamsContext, ServerRedisStreams, type ServerRedisStreamsOptions } from './server/server-redis-streams';
 
@@ -159,6 +159,17 @@ describe('Redis Streams transport against a real Redis', () => {
     for (const consumer of consumers) expect([spanIdOf(ok), spanIdOf(failed)]).toContain(parentSpanIdOf(consumer));
     expect(failed.attributes['error.type']).toBe('NEGATIVE');
     expect(await waitForPending(0, `${prefix}test.request`)).toBe(0); // both answered, both acknowledged
+  });
+
+  it('send with no consumer running: the caller’s timeout fails it, the PRODUCER span ends ERROR, the client still works', async () => {
+    const requests = client();
+    await expect(lastValueFrom(requests.send('test.request', { n: 1 }).pipe(timeout(300)))).rejects.toBeInstanceOf(TimeoutError);
+    const failed = await tracing.waitForSpan((span) => span.kind === SpanKind.PRODUCER && span.name === 'send test.request');
+    expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+    expect(failed.attributes['error.type']).toBe('NoReplyError');
+    // The request stays in the stream: a consumer that starts later handles it, and its late reply is dropped.
+    await startServer();
+    await expect(lastValueFrom(requests.send('test.request', { n: 4 }).pipe(timeout(WAIT_MS)))).resolves.toEqual({ doubled: 8 });
   });
 
   it('entries added before the first consumer ever started are handled (the group starts at the beginning)', async () => {

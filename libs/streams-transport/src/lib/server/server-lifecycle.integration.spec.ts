@@ -172,6 +172,26 @@ describe('ServerRedisStreams life cycle against a real Redis (append-only file)'
     held.delete(run);
   });
 
+  it('checkReading (the health probe) says not reading while Redis is away, and reading again once it is back', async () => {
+    const { server } = await startServer();
+    expect(await server.checkReading()).toEqual({ reading: true });
+    const poll = async (wanted: boolean) => {
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const state = await server.checkReading();
+        if (state.reading === wanted) return state;
+        if (Date.now() > deadline) throw new Error(`checkReading never became ${wanted}: ${JSON.stringify(state)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    let whileDown: Awaited<ReturnType<ServerRedisStreams['checkReading']>> | undefined;
+    await redis.restart(async () => {
+      whileDown = await poll(false);
+    });
+    expect(whileDown).toEqual({ reading: false, reason: 'no successful read lately' });
+    expect(await poll(true)).toEqual({ reading: true });
+  });
+
   it('close returns while Redis is away (the blocked read is not waited for forever)', async () => {
     const { app } = await startServer();
     started.splice(started.indexOf(app), 1);

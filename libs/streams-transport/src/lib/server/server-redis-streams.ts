@@ -121,6 +121,8 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       this.reader = createRedisConnection(this.options.url, `${ServerRedisStreams.name} reader`, { maxRetriesPerRequest: null });
       this.streams = [...this.messageHandlers.keys()].map((pattern) => this.options.streamPrefix + pattern);
       await this.createGroups();
+      // Redis just answered: ready from now, not only after the first read has returned (up to blockMs later).
+      this.lastReadOkAt = Date.now();
       this.reading = this.readLoop();
       callback();
     } catch (error) {
