@@ -67,6 +67,13 @@ describe('npm run bench -- --smoke', () => {
     ]) {
       expect(table).toMatch(new RegExp(`\\| ${escape(goal)}[^|]* \\| [\\d.]+[^|]* \\| [^|]+ \\| (PASS|\\*\\*MISS\\*\\*) \\|`));
     }
+    for (const comparison of [
+      'request/response round trips, traced 100 % / untraced Nest, 16 in flight',
+      'collector never answers / live collector: msg/s; RSS',
+      'collector port closed / live collector: msg/s; RSS',
+    ]) {
+      expect(table).toMatch(new RegExp(`\\| ${escape(comparison)} \\| [\\d.]+ \\(\\d+ / \\d+/s\\)[^|]* \\|`));
+    }
     // Two spans per message: the transport's own PUBLISH makes no span of its own.
     expect(table).toMatch(/\| spans per message \(emit → handler\) \| 2\.00 \|/);
     expect(table).toMatch(/\| SDK floor for 2 spans \+ 2 contexts \+ 1 hop per message, 100 % \| [\d.]+ µs → best ratio [\d.]+ \|/);
