@@ -3,22 +3,31 @@
 # docker/compose.yaml builds it this way; docker/README.md explains the stages.
 
 # Build: the whole workspace, built by Nx. The `prune` target leaves dist/apps/items-api/ with main.js, the SDK
-# bootstrap instrumentation.js, and a package.json + package-lock.json listing only what the bundle requires.
+# bootstrap instrumentation.js, the built @nest-redis-otel/* packages it uses in workspace_modules/, and a
+# package.json + package-lock.json listing only its production dependencies.
 FROM node:24.21.0-bookworm-slim AS build
 ENV CI=true NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 WORKDIR /workspace
+# The manifests first (npm workspaces: the root's and each package's), so that the install layer is reused until
+# one of them changes.
 COPY package.json package-lock.json ./
-# Same fallback as .ci/run (docs/decisions.md, "Installing"): a lockfile written where the registry serves only the
-# Linux builds of platform-specific optional packages is refused by `npm ci`; `npm install` keeps its versions.
-RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+COPY apps/items-api/package.json apps/items-api/
+COPY apps/redis-consumer/package.json apps/redis-consumer/
+COPY libs/config/package.json libs/config/
+COPY libs/item-messages/package.json libs/item-messages/
+COPY libs/streams-transport/package.json libs/streams-transport/
+COPY libs/tracing/package.json libs/tracing/
+RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npx nx run items-api:prune --output-style=static
 
-# Production dependencies only, from the pruned manifest and lockfile. No install scripts: the two packages that
-# have one (protobufjs, @scarf/scarf) only print a version hint or report analytics.
+# Production dependencies only, from the pruned manifest and lockfile; the workspace packages are `file:` links into
+# workspace_modules/. No install scripts: the two packages that have one (protobufjs, @scarf/scarf) only print a
+# version hint or report analytics.
 FROM node:24.21.0-bookworm-slim AS dependencies
 WORKDIR /app
 COPY --from=build /workspace/dist/apps/items-api/package.json /workspace/dist/apps/items-api/package-lock.json ./
+COPY --from=build /workspace/dist/apps/items-api/workspace_modules ./workspace_modules
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24.21.0-bookworm-slim AS runtime

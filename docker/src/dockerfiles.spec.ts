@@ -70,17 +70,29 @@ describe.each(APPS)('docker/%s.Dockerfile', (app) => {
     expect(['22', '24']).toContain(major);
   });
 
-  it("builds with the app's prune target, which depends on its build", () => {
+  it("installs the workspace with npm ci (no fallback) and builds with the app's prune target", () => {
     const build = stageNamed(dockerfile, 'build');
-    expect(instructionsIn(build, 'RUN').map((run) => run.args)).toContain(
-      `npx nx run ${app}:prune --output-style=static`,
-    );
-    expect(serveTargetOf(app)['prune']?.dependsOn).toEqual(['build']);
+    const runs = instructionsIn(build, 'RUN').map((run) => run.args);
+    expect(runs).toEqual(['npm ci --no-audit --no-fund', `npx nx run ${app}:prune --output-style=static`]);
+    expect(serveTargetOf(app)['prune']?.dependsOn).toEqual(['prune-lockfile', 'copy-workspace-modules']);
   });
 
-  it('installs production dependencies only, from the pruned package.json and lockfile', () => {
+  it('copies every workspace package manifest before npm ci, so that the install sees the whole workspace', () => {
+    const build = stageNamed(dockerfile, 'build');
+    const workspaces: string[] = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'package.json'), 'utf8')).workspaces;
+    const manifests = instructionsIn(build, 'COPY')
+      .map((copy) => copy.args.split(/\s+/))
+      .filter((words) => words.length === 2 && words[0].endsWith('/package.json'))
+      .map(([source]) => source.replace(/\/package\.json$/, ''));
+    expect(manifests.sort()).toEqual([...workspaces].sort());
+  });
+
+  it('installs production dependencies only, from the pruned package.json and lockfile and the built workspace packages', () => {
     const dependencies = stageNamed(dockerfile, 'dependencies');
-    expect(copiedFrom(dependencies, 'build')).toEqual([[`${dist}/package.json`, `${dist}/package-lock.json`, './']]);
+    expect(copiedFrom(dependencies, 'build')).toEqual([
+      [`${dist}/package.json`, `${dist}/package-lock.json`, './'],
+      [`${dist}/workspace_modules`, './workspace_modules'],
+    ]);
     const installs = instructionsIn(dependencies, 'RUN').map((run) => run.args);
     expect(installs).toEqual([expect.stringMatching(/^npm ci .*--omit=dev/)]);
   });

@@ -2,10 +2,10 @@
 // Each messaging measurement runs in a process of its own; variants are interleaved and repeated; medians are
 // compared. `--smoke`: one short round of everything, for the test suite.
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findFreePort, OtlpTraceReceiver, startRedisTestServer, WORKSPACE_ROOT } from '@nest-redis-otel/testing';
 import { type HttpSample, measureHttp, type Sampling } from './http-e2e';
@@ -267,7 +267,9 @@ async function main(): Promise<number> {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Redis ${execFileSync('redis-server', ['--version']).toString().match(/v=([\d.]+)/)?.[1]}`;
   const header = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${smoke ? ' -- --smoke' : ''}\` on ${machine}; median of ${repeats} run(s) of each, interleaved.`;
   console.log(`\n${header}\n\n${table}\n`);
-  const target = values.out ?? join(WORKSPACE_ROOT, 'docs', 'performance.md');
+  // A smoke run's figures are not the documented ones: they go to the untracked tmp/ unless --out says otherwise.
+  const target = values.out ?? join(WORKSPACE_ROOT, smoke ? 'tmp' : 'docs', smoke ? 'performance.smoke.md' : 'performance.md');
+  mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, `${PERFORMANCE_PROSE}\n${header}\n\n${table}\n\n${PERFORMANCE_ANALYSIS}`);
   console.log(`Written to ${target}`);
   return 0;

@@ -3,7 +3,7 @@
  * ready only while subscribed), the API description, and a start-up that refuses bad settings by name. These need
  * the real processes: readiness is about their live Redis connections, start-up about their real exit.
  */
-import { serveBuiltApp } from '@nest-redis-otel/testing';
+import { findFreePort, serveBuiltApp } from '@nest-redis-otel/testing';
 import { type ServedStack, serveStack } from './served-app';
 
 const RECONNECTED = 'Connected to Redis';
@@ -60,5 +60,44 @@ describe('service affordances', () => {
     const start = serveBuiltApp(app, { OTEL_SDK_DISABLED: 'true', ...env }, 'never printed');
     await expect(start).rejects.toThrow(/exited \(code 1\)/);
     await expect(start).rejects.toThrow(message);
+  });
+
+  // Read by the SDK bootstrap, before the app and its configuration exist.
+  it.each([
+    // The lines are JSON (not a terminal): the quotes are escaped.
+    ['items-api', { OTEL_SDK_DISABLED: 'yes' }, /OTEL_SDK_DISABLED=\\"yes\\" is invalid: expected \\"true\\" \(no SDK\) or \\"false\\"/],
+    ['redis-consumer', { INCOMING_TRACE_CONTEXT: 'bogus' }, /INCOMING_TRACE_CONTEXT=\\"bogus\\" is invalid/],
+  ])('%s refuses to start with %j, naming the variable', async (app, env, message) => {
+    const start = serveBuiltApp(app, env, 'never printed');
+    await expect(start).rejects.toThrow(/exited \(code 1\)/);
+    await expect(start).rejects.toThrow(message);
+  });
+
+  it('with LOG_FORMAT=json every line is JSON: a replaced OTEL_* value and a collector that is away included', async () => {
+    const collectorAway = `http://127.0.0.1:${await findFreePort()}`;
+    const api = await serveBuiltApp(
+      'items-api',
+      {
+        REDIS_URL: stack.redis.url,
+        PORT: String(await findFreePort()),
+        LOG_FORMAT: 'json',
+        OTEL_TRACES_SAMPLER: 'bogus',
+        OTEL_EXPORTER_OTLP_ENDPOINT: collectorAway,
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+      },
+      'items-api listening',
+    );
+    try {
+      const port = /:(\d+)\/api/.exec(api.lines.find((line) => line.includes('items-api listening')) ?? '')?.[1];
+      expect((await fetch(`http://127.0.0.1:${port}/api/pub`)).status).toBe(202);
+      const exportError = await api.waitForLine((line) => line.includes('UNAVAILABLE'));
+      const sampler = api.lines.filter((line) => line.includes('OTEL_TRACES_SAMPLER'));
+      expect(sampler).toHaveLength(1);
+      expect(JSON.parse(sampler[0])).toMatchObject({ level: 40, service: 'items-api', msg: expect.stringContaining('using parentbased_always_on') });
+      expect(JSON.parse(exportError)).toMatchObject({ level: 40, service: 'items-api', msg: expect.stringMatching(/^OpenTelemetry: /) });
+      for (const line of api.lines) expect(() => JSON.parse(line)).not.toThrow();
+    } finally {
+      await api.stop();
+    }
   });
 });

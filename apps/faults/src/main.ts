@@ -3,8 +3,8 @@
 // input), prints the figures as a table and writes them to docs/reliability.md. Exits 1 when a goal is missed.
 import { cpus } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKSPACE_ROOT } from '@nest-redis-otel/testing';
 import { badInput } from './bad-input';
@@ -30,6 +30,8 @@ const SMOKE: Durations = {
 const STREAMS_FULL: StreamsDurations = { seconds: 60, rate: 1000, backlog: 20_000 };
 const STREAMS_SMOKE: StreamsDurations = { seconds: 6, rate: 100, backlog: 500 };
 const REPORT = join(WORKSPACE_ROOT, 'docs', 'reliability.md');
+// A smoke run's figures are not the documented ones: they go to the untracked tmp/ unless --out says otherwise.
+const SMOKE_REPORT = join(WORKSPACE_ROOT, 'tmp', 'reliability.smoke.md');
 
 async function main(): Promise<number> {
   // --only <text>: the scenarios whose label contains it (while working on one); the report is then not written.
@@ -75,9 +77,10 @@ async function main(): Promise<number> {
     table,
     SECTION_END,
   ].join('\n');
-  const target = values.out ?? REPORT;
+  const target = values.out ?? (values.smoke ? SMOKE_REPORT : REPORT);
   if (values.only) console.log('--only: the report is left as it was');
   else {
+    mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, withSection(readFileSafe(target), section));
     console.log(`Figures written to ${target}`);
   }

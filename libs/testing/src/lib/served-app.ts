@@ -66,7 +66,7 @@ export async function serveBuiltApp(name: string, env: Record<string, string>, r
       const done = (error?: Error, line?: string) => {
         clearTimeout(timer);
         listeners.delete(listener);
-        child.off('exit', onExit);
+        child.off('close', onExit);
         if (error) reject(error);
         else resolve(line as string);
       };
@@ -77,7 +77,8 @@ export async function serveBuiltApp(name: string, env: Record<string, string>, r
         timeoutMs,
       );
       listeners.add(listener);
-      child.once('exit', onExit);
+      // 'close', not 'exit': a process that dies at once has written its last lines, but they may not be read yet.
+      child.once('close', onExit);
     });
 
   const app: ServedApp = { name, process: child, lines, waitForLine, stop: () => stopProcess(child, 10_000) };

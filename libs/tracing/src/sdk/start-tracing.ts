@@ -23,6 +23,8 @@ import {
 } from '../lib/propagation/edge-context';
 import { RateLimitedLog } from '../lib/logging/rate-limited-log';
 import { withTimeout } from '../lib/with-timeout';
+import { type BootstrapLog, bootstrapLog } from './bootstrap-log';
+import { checkSdkSettings } from './sdk-settings';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -40,6 +42,11 @@ export interface StartTracingOptions {
   errorLogIntervalMs?: number;
   /** Incoming HTTP baggage keys kept; the rest is dropped. Default: `INCOMING_BAGGAGE_ALLOWLIST` (comma-separated). */
   incomingBaggageAllowlist?: readonly string[];
+  /**
+   * Where the bootstrap's own lines go (settings it refused, export errors). Default: stdout, as JSON lines shaped like
+   * the app's pino lines, or plain text where the app logs `pretty` (see `bootstrapLog`).
+   */
+  log?: BootstrapLog;
 }
 
 /** The running SDK, or a disabled stand-in (`OTEL_SDK_DISABLED=true`). */
@@ -57,10 +64,15 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * loader hook registered here can see.
  */
 export function startTracing(options: StartTracingOptions): TracingHandle {
+  const log = options.log ?? bootstrapLog(process.env['OTEL_SERVICE_NAME'] || options.serviceName);
+  const problems = checkSdkSettings(process.env);
+  problems.forEach((problem) => log(problem.fatal ? 'error' : 'warn', problem.message));
+  // The bootstrap runs before the app and its configuration check: stop here, the variable named above.
+  if (problems.some((problem) => problem.fatal)) process.exit(1);
   if (isTrue(process.env['OTEL_SDK_DISABLED'])) {
     return { isEnabled: false, shutdown: async () => undefined };
   }
-  const incomingContext = options.incomingContext ?? incomingContextFromEnv();
+  const incomingContext = options.incomingContext ?? incomingContextFromEnv(log);
   const baggageAllowlist = options.incomingBaggageAllowlist ?? listFromEnv('INCOMING_BAGGAGE_ALLOWLIST');
   register('@opentelemetry/instrumentation/hook.mjs', pathToFileURL(`${process.cwd()}/`));
 
@@ -95,11 +107,11 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
     ],
     // Logs go to stdout (with trace ids, see TracedLoggerModule), not over OTLP: no log exporter is tried.
     logRecordProcessors: [],
-    metricReaders: metricReadersFromEnv(),
+    metricReaders: metricReadersFromEnv(log),
   });
   sdk.start();
   // Without a collector every batch fails: say so once a minute, not once per batch (or, worse, never).
-  setGlobalErrorHandler(rateLimitedErrors(options.errorLogIntervalMs ?? 60_000));
+  setGlobalErrorHandler(rateLimitedErrors(options.errorLogIntervalMs ?? 60_000, (line) => log('warn', line)));
 
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
   let shutdownPromise: Promise<void> | undefined;
@@ -136,7 +148,7 @@ function installShutdownOnSignals(shutdown: () => Promise<void>): void {
  * and reported with the next line. The app goes on either way; spans that cannot be exported are dropped once the
  * batch queue is full (OTEL_BSP_MAX_QUEUE_SIZE), which bounds the memory they take.
  */
-export function rateLimitedErrors(intervalMs: number, write: (line: string) => void = (line) => console.warn(line)): ErrorHandler {
+export function rateLimitedErrors(intervalMs: number, write: (line: string) => void): ErrorHandler {
   const log = new RateLimitedLog(write, intervalMs);
   return (error) => {
     const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
@@ -150,32 +162,32 @@ export function rateLimitedErrors(intervalMs: number, write: (line: string) => v
  * OTEL_METRICS_EXPORTER=none. Built here because the SDK's own default is OTLP over HTTP. Invalid values are
  * reported and replaced by the default, as the SDK does with the OTEL_* settings it reads itself.
  */
-function metricReadersFromEnv(): PeriodicExportingMetricReader[] {
+function metricReadersFromEnv(log: BootstrapLog): PeriodicExportingMetricReader[] {
   const exporters = listFromEnv('OTEL_METRICS_EXPORTER');
   if (exporters.includes('none')) return [];
   const unsupported = exporters.filter((name) => name !== 'otlp');
   if (unsupported.length > 0) {
-    console.warn(`OTEL_METRICS_EXPORTER="${unsupported.join(',')}" is not supported here: expected "otlp" or "none"; using "otlp"`);
+    log('warn', `OTEL_METRICS_EXPORTER="${unsupported.join(',')}" is not supported here: expected "otlp" or "none"; using "otlp"`);
   }
-  const exportIntervalMillis = positiveMillisFromEnv('OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  const exportTimeoutMillis = Math.min(positiveMillisFromEnv('OTEL_METRIC_EXPORT_TIMEOUT', 30_000), exportIntervalMillis);
+  const exportIntervalMillis = positiveMillisFromEnv('OTEL_METRIC_EXPORT_INTERVAL', 60_000, log);
+  const exportTimeoutMillis = Math.min(positiveMillisFromEnv('OTEL_METRIC_EXPORT_TIMEOUT', 30_000, log), exportIntervalMillis);
   return [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis, exportTimeoutMillis })];
 }
 
-function positiveMillisFromEnv(name: string, fallback: number): number {
+function positiveMillisFromEnv(name: string, fallback: number, log: BootstrapLog): number {
   const raw = process.env[name]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
   if (Number.isSafeInteger(value) && value > 0) return value;
-  console.warn(`${name}="${raw}" is invalid: expected a positive integer (milliseconds); using ${fallback}`);
+  log('warn', `${name}="${raw}" is invalid: expected a positive integer (milliseconds); using ${fallback}`);
   return fallback;
 }
 
-function incomingContextFromEnv(): IncomingContextPolicy {
+function incomingContextFromEnv(log: BootstrapLog): IncomingContextPolicy {
   const value = process.env['INCOMING_TRACE_CONTEXT']?.trim() || INCOMING_CONTEXT_POLICIES[0];
   if ((INCOMING_CONTEXT_POLICIES as readonly string[]).includes(value)) return value as IncomingContextPolicy;
   // The bootstrap runs before the app and its configuration check: stop here, naming the variable.
-  console.error(`INCOMING_TRACE_CONTEXT="${value}" is invalid: expected "link", "trust" or "ignore"`);
+  log('error', `INCOMING_TRACE_CONTEXT="${value}" is invalid: expected "link", "trust" or "ignore"`);
   process.exit(1);
 }
 

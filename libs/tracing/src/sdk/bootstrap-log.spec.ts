@@ -1,0 +1,28 @@
+import { bootstrapLog } from './bootstrap-log';
+
+describe("bootstrapLog (the bootstrap's lines, in the app's log format)", () => {
+  const linesFor = (env: NodeJS.ProcessEnv, isTerminal: boolean) => {
+    const lines: string[] = [];
+    bootstrapLog('items-api', env, isTerminal, (line) => lines.push(line))('warn', 'OTEL_LOG_LEVEL="loud" is invalid');
+    return lines;
+  };
+
+  it('writes a JSON line shaped like pino\'s where the app logs JSON (not a terminal, or production, or LOG_FORMAT=json)', () => {
+    for (const [env, isTerminal] of [[{}, false], [{ NODE_ENV: 'production' }, true], [{ LOG_FORMAT: 'json' }, true]] as const) {
+      const [line, ...rest] = linesFor(env, isTerminal);
+      expect(rest).toEqual([]);
+      expect(JSON.parse(line)).toEqual({
+        level: 40,
+        time: expect.any(Number),
+        service: 'items-api',
+        context: 'Tracing',
+        msg: 'OTEL_LOG_LEVEL="loud" is invalid',
+      });
+    }
+  });
+
+  it('writes plain text where the app logs pretty (a terminal outside production, or LOG_FORMAT=pretty)', () => {
+    expect(linesFor({}, true)).toEqual(['WARN [items-api] OTEL_LOG_LEVEL="loud" is invalid']);
+    expect(linesFor({ LOG_FORMAT: 'pretty' }, false)).toEqual(['WARN [items-api] OTEL_LOG_LEVEL="loud" is invalid']);
+  });
+});
