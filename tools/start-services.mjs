@@ -5,10 +5,31 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 
-const redisUrl = new URL(process.env.REDIS_URL || 'redis://localhost:6379');
+const redisUrl = parseRedisUrl(process.env.REDIS_URL || 'redis://localhost:6379');
 const host = redisUrl.hostname.replace(/^\[|\]$/g, '') || 'localhost';
 const port = Number(redisUrl.port || 6379);
 const children = [];
+
+/**
+ * REDIS_URL parsed, or an exit with a message that does not show it (it may hold a password). An "@" after the host
+ * means a password holding "/", "?" or "#": the URL parser would take part of it for the host or port.
+ */
+function parseRedisUrl(text) {
+  let parsed;
+  try {
+    parsed = new URL(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || /@/.test(parsed.pathname + parsed.search + parsed.hash)) {
+    console.error(
+      'REDIS_URL is not a valid URL (not shown: it may hold a password). Expected redis://[user:password@]host[:port][/db];\n' +
+        'percent-encode "/", "?", "#", "@" and "%" in the user or password (as %2F, %3F, %23, %40, %25).',
+    );
+    process.exit(1);
+  }
+  return parsed;
+}
 
 function answers(hostname, portNumber) {
   return new Promise((resolve) => {
