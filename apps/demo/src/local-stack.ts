@@ -7,6 +7,7 @@ import {
   type ServedApp,
   startRedisServerAt,
 } from '@nest-redis-otel/testing';
+import { redactRedisUrl } from '@nest-redis-otel/tracing';
 import type { Progress } from './progress';
 
 /** What the demo runs: an OTLP receiver of its own, a Redis (found or started), both apps as separate processes. */
@@ -43,7 +44,7 @@ export async function startLocalStack(progress: Progress, teardown: Teardown, en
   teardown.add(() => receiver.stop());
 
   const redis = await progress.step('Redis', () => ensureRedis(env['REDIS_URL'] || DEFAULT_REDIS_URL), (r) =>
-    r.stop ? `started redis-server at ${r.url} (stopped on exit)` : `answers at ${r.url}`,
+    r.stop ? `started redis-server at ${r.url} (stopped on exit)` : `answers at ${redactRedisUrl(r.url)}`,
   );
   if (redis.stop) teardown.add(redis.stop);
 

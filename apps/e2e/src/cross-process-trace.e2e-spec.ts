@@ -127,6 +127,19 @@ describe('one trace from items-api through Redis to redis-consumer (separate pro
     expect(producer.endTimeUnixNano).toBeGreaterThanOrEqual(process.endTimeUnixNano);
   });
 
+  it('GET /api/items/:id with the id in upper case: the same item (UUIDs are case-insensitive on input)', async () => {
+    receiver.clear();
+    const response = await fetch(`${baseUrl}/items/${createdItem.id.toUpperCase()}`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: createdItem.id, name: 'apple' });
+    // Its spans in, so that they do not reach the next test's receiver.
+    await waitForSpans(receiver, [
+      [PRODUCER_SERVICE, 'PRODUCER', 'send item.get'],
+      [CONSUMER_SERVICE, 'CONSUMER', 'process item.get'],
+      [CONSUMER_SERVICE, 'CLIENT', 'hgetall'],
+    ]);
+  });
+
   it('GET /api/items/:id of an unknown id: 404, and both spans of the round trip are marked ERROR', async () => {
     receiver.clear();
     const response = await fetch(`${baseUrl}/items/${randomUUID()}`);

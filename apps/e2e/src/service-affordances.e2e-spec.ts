@@ -3,8 +3,9 @@
  * ready only while subscribed), the API description, and a start-up that refuses bad settings by name. These need
  * the real processes: readiness is about their live Redis connections, start-up about their real exit.
  */
+import { spawnSync } from 'node:child_process';
 import { findFreePort, serveBuiltApp } from '@nest-redis-otel/testing';
-import { type ServedStack, serveStack } from './served-app';
+import { type ServedStack, WORKSPACE_ROOT, serveStack } from './served-app';
 
 const RECONNECTED = 'Connected to Redis';
 
@@ -100,4 +101,27 @@ describe('service affordances', () => {
       await api.stop();
     }
   });
+
+  it.each(['items-api', 'redis-consumer'])('%s refuses a REDIS_URL whose password holds "/" without printing the password', async (app) => {
+    const start = serveBuiltApp(app, { OTEL_SDK_DISABLED: 'true', REDIS_URL: 'redis://:abc/def+ghi@host:6379' }, 'never printed');
+    await expect(start).rejects.toThrow(/exited \(code 1\)/);
+    await expect(start).rejects.toThrow('REDIS_URL "redis://:***@host:6379"');
+    await expect(start).rejects.toThrow(/percent-encode/);
+    await expect(start).rejects.not.toThrow(/abc|def\+ghi/);
+  });
+
+  it.each(['redis://:abc/def+ghi@host:6379', 'redis://app:6380/abc@host', 'redis://app:ab?c#d@host'])(
+    '`npm start` (tools/start-services.mjs) refuses REDIS_URL=%s without printing any of it',
+    (url) => {
+      const run = spawnSync(process.execPath, ['tools/start-services.mjs'], {
+        cwd: WORKSPACE_ROOT,
+        env: { ...process.env, REDIS_URL: url },
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/REDIS_URL is not a valid Redis URL \(not shown: it may hold a password\)/);
+      expect(run.stdout + run.stderr).not.toMatch(/abc|6380|ab\?c/);
+    },
+  );
 });

@@ -104,15 +104,62 @@ describe('W3C trace-context test service (TRACECONTEXT_VALIDATION=1, trust mode)
     expect(traceId).not.toBe('0'.repeat(32));
   });
 
-  it('a tracestate of more than 32 members is propagated cut to 32 (or dropped), never beyond the limit', async () => {
-    const members = Array.from({ length: 40 }, (_, index) => `k${index}=v`).join(',');
-    const response = await validate({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, tracestate: members }, [
-      { url: `${harnessUrl}/y`, arguments: [] },
-    ]);
+  /** The callback's tracestate for a request with `traceparent` and these `tracestate` header lines. */
+  async function propagatedTraceState(...tracestate: string[]): Promise<string | undefined> {
+    const headers = new Headers({ 'content-type': 'application/json', traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` });
+    for (const line of tracestate) headers.append('tracestate', line);
+    const response = await fetch(`${stack.baseUrl}/tracecontext/validate`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify([{ url: `${harnessUrl}/strict`, arguments: [] }]),
+    });
+    answered = true;
     expect(response.status).toBe(200);
-    const tracestate = callbacks[0]?.headers.tracestate;
-    expect(tracestate === undefined || String(tracestate).split(',').length <= 32).toBe(true);
+    const [callback] = callbacks;
+    expect(String(callback?.headers.traceparent).split('-')[1]).toBe(TRACE_ID);
+    const propagated = callback?.headers.tracestate;
+    return propagated === undefined ? undefined : String(propagated);
+  }
+
+  // The four tracestate tests of the W3C suite that only run at STRICT_LEVEL=2 (test/test.py).
+  const members = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, index) => String(from + index).padStart(2, '0'))
+      .map((n) => `bar${n}=${n}`)
+      .join(',');
+
+  it('strict: a tracestate of 32 members is propagated whole; one of 33 is dropped', async () => {
+    const lines = [members(1, 10), members(11, 20), members(21, 30)];
+    expect(await propagatedTraceState(...lines, members(31, 32))).toBe(members(1, 32));
+    callbacks.length = 0;
+    expect(await propagatedTraceState(...lines, members(31, 33))).toBeUndefined();
   });
+
+  it('strict: keys of 256 characters, tenant ids of 241 and system ids of 14 are kept; one more character drops the tracestate', async () => {
+    const kept = [`${'z'.repeat(256)}=1`, `${'t'.repeat(241)}@${'v'.repeat(14)}=1`];
+    const refused = [`${'z'.repeat(257)}=1`, `${'t'.repeat(242)}@v=1`, `t@${'v'.repeat(15)}=1`];
+    for (const member of kept) {
+      callbacks.length = 0;
+      expect(await propagatedTraceState('foo=1', member)).toBe(`foo=1,${member}`);
+    }
+    for (const member of refused) {
+      callbacks.length = 0;
+      expect(await propagatedTraceState('foo=1', member)).toBeUndefined();
+    }
+  });
+
+  it.each([['foo@=1,bar=2'], ['@foo=1,bar=2'], ['foo@@bar=1,bar=2'], ['foo@bar@baz=1,bar=2']])(
+    'strict: a tracestate with an illegal vendor format (%s) is dropped, the valid member beside it too',
+    async (tracestate) => {
+      expect(await propagatedTraceState(tracestate)).toBeUndefined();
+    },
+  );
+
+  it.each([[['foo=1,foo=1']], [['foo=1,foo=2']], [['foo=1', 'foo=1']], [['foo=1', 'foo=2']]])(
+    'strict: a tracestate with a duplicated key (%j) is dropped',
+    async (lines) => {
+      expect(await propagatedTraceState(...lines)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['not an array', { url: 'http://x' }, /JSON array/],

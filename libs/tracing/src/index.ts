@@ -1,6 +1,6 @@
 export { TracedClientRedis, NoReplyError, tracedRedisClient } from './lib/client/traced-client-redis';
 export type { TracedRedisClientOptions, TracedRedisClientConfig } from './lib/client/traced-client-redis';
-export { redisConnectionOptions } from './lib/client/redis-connection.options';
+export { redactRedisUrl, redisConnectionOptions } from './lib/client/redis-connection.options';
 export { createRedisConnection } from './lib/client/redis-connection';
 export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server-redis';
 export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';

@@ -59,6 +59,45 @@ describe('items-api against bad HTTP input', () => {
     expect([answer.message].flat().join('; ')).toMatch(message);
   });
 
+  it.each([
+    ['a lone high surrogate in the name', '{"name":"\\ud800"}'],
+    ['a lone low surrogate in the name', '{"name":"a\\udc00b"}'],
+    ['a reversed surrogate pair', '{"name":"\\udc00\\ud800"}'],
+    ['a lone surrogate in a key', '{"name":"a","\\ud800":1}'],
+  ])('POST /api/items with %s: 400 saying the text is not well-formed Unicode (never stored as U+FFFD)', async (_, body) => {
+    const response = await fetch(`${baseUrl}/items`, { method: 'POST', headers: json, body });
+    const answer = (await response.json()) as { message: string };
+    expect(response.status).toBe(400);
+    expect(answer.message).toMatch(/not well-formed Unicode \(a lone surrogate\)/);
+  });
+
+  it('a name with a surrogate pair (an emoji) written as escapes is fine: 202', async () => {
+    const response = await fetch(`${baseUrl}/items`, { method: 'POST', headers: json, body: '{"name":"mug \\ud83c\\udf75"}' });
+    expect(response.status).toBe(202);
+  });
+
+  it.each([
+    ['arrays', (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`],
+    ['objects', (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`],
+    ['a deep value beside a valid item', (depth: number) => `{"name":"a","x":${'['.repeat(depth)}${']'.repeat(depth)}}`],
+  ])('a body of %s nested thousands deep: 400 saying so, no internal detail', async (_, nest) => {
+    for (const depth of [5000, 100_000]) {
+      const response = await fetch(`${baseUrl}/items`, { method: 'POST', headers: json, body: nest(depth).slice(0, 16 * 1024) });
+      const answer = (await response.json()) as { message: string };
+      expect(response.status).toBe(400);
+      expect(answer.message).toMatch(/nested deeper than \d+ levels/);
+      expect(answer.message).not.toMatch(/stack|Maximum call/i);
+    }
+    expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
+  });
+
+  it('a body nested a little (as the W3C tracecontext harness nests its arguments) is read as usual', async () => {
+    const response = await fetch(`${baseUrl}/items`, { method: 'POST', headers: json, body: `{"name":"a","x":${'['.repeat(20)}${']'.repeat(20)}}` });
+    const answer = (await response.json()) as { message: string[] };
+    expect(response.status).toBe(400);
+    expect(answer.message).toEqual(['property x should not exist']);
+  });
+
   it('a body over 16 KiB: 413', async () => {
     const response = await fetch(`${baseUrl}/items`, {
       method: 'POST',

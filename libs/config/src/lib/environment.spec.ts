@@ -31,6 +31,23 @@ describe('envRedisUrl', () => {
     expect(envRedisUrl({ REDIS_URL: 'rediss://app:pw@cache:6380/2' })).toBe('rediss://app:pw@cache:6380/2');
   });
 
+  it.each([
+    'redis://:abc/def+ghi@host:6379',
+    'redis://app:abc/def+ghi@host:6379/0',
+    'redis://app:a?b#c@host',
+    'redis://app:p@ss w0rd/ünï@host:99999',
+  ])('refuses %s without showing its password (base64 secrets hold "/")', (url) => {
+    let message = '';
+    try {
+      envRedisUrl({ REDIS_URL: url });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^REDIS_URL "redis:\/\/(app)?:\*\*\*@host/);
+    expect(message).toMatch(/percent-encode/);
+    expect(message).not.toMatch(/abc|def|ghi|a\?b|p@ss|w0rd|ünï/);
+  });
+
   it('rejects what Redis would refuse, naming REDIS_URL', () => {
     expect(() => envRedisUrl({ REDIS_URL: 'http://cache' })).toThrow(/^REDIS_URL "http:\/\/cache" must start with/);
   });

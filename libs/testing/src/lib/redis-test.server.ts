@@ -35,9 +35,15 @@ export async function findFreePort(): Promise<number> {
  * Starts a private `redis-server` on a free loopback port, resolving once it accepts connections: no persistence,
  * or with `appendOnly` an append-only file (fsync every second) in a temporary folder that a restart reloads. With
  * `REDIS_URL` set, uses that server instead and never starts nor stops anything, unless `requirePrivate` (for tests
- * that stop or restart Redis, which only a Redis of their own allows).
+ * that stop or restart Redis, which only a Redis of their own allows). `serverArgs` are passed on to redis-server
+ * at every (re)start, e.g. `['--include', usersFile]` for ACL users; they need a private server.
  */
-export async function startRedisTestServer({ requirePrivate = false, appendOnly = false } = {}): Promise<RedisTestServer> {
+export async function startRedisTestServer({
+  requirePrivate = false,
+  appendOnly = false,
+  serverArgs = [],
+}: { requirePrivate?: boolean; appendOnly?: boolean; serverArgs?: readonly string[] } = {}): Promise<RedisTestServer> {
+  if (serverArgs.length > 0 && !requirePrivate) throw new Error('serverArgs need a private redis-server: set requirePrivate');
   const externalUrl = process.env['REDIS_URL'];
   if (externalUrl && !requirePrivate) {
     const stop = () => Promise.resolve(); // not ours to stop
@@ -47,7 +53,8 @@ export async function startRedisTestServer({ requirePrivate = false, appendOnly 
   const port = await findFreePort();
   const folder = appendOnly ? mkdtempSync(join(tmpdir(), 'redis-aof-')) : undefined;
   const persistence = folder ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', folder] : [];
-  let child = await spawnRedisServer(port, persistence);
+  const args = [...persistence, ...serverArgs];
+  let child = await spawnRedisServer(port, args);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -57,7 +64,7 @@ export async function startRedisTestServer({ requirePrivate = false, appendOnly 
       try {
         await whileDown?.();
       } finally {
-        child = await spawnRedisServer(port, persistence);
+        child = await spawnRedisServer(port, args);
       }
     },
     stop: async () => {
@@ -76,10 +83,10 @@ export async function startRedisServerAt(port: number): Promise<{ url: string; s
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopProcess(child) };
 }
 
-async function spawnRedisServer(port: number, persistence: string[] = []): Promise<ChildProcess> {
+async function spawnRedisServer(port: number, extraArgs: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...persistence],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await waitUntilReady(child, port);

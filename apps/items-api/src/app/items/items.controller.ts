@@ -10,7 +10,6 @@ import {
   Logger,
   NotFoundException,
   Param,
-  ParseUUIDPipe,
   Post,
   ServiceUnavailableException,
 } from '@nestjs/common';
@@ -40,6 +39,7 @@ import { RequestId } from '../request-id/request-id.middleware';
 import { CreateItemDto } from './create-item.dto';
 import { ITEMS_CLIENT } from './items.client';
 import { ItemAcceptedResponse, ItemResponse } from './item.responses';
+import { ParseItemIdPipe } from './parse-item-id.pipe';
 
 @ApiTags('items')
 @Controller('items')
@@ -81,7 +81,7 @@ export class ItemsController {
   @ApiNotFoundResponse({ description: 'No item with this id' })
   @ApiGatewayTimeoutResponse({ description: 'redis-consumer did not answer within REPLY_TIMEOUT_MS' })
   @ApiServiceUnavailableResponse({ description: 'Redis is unavailable' })
-  async findOne(@Param('id', new ParseUUIDPipe()) id: string): Promise<Item> {
+  async findOne(@Param('id', ParseItemIdPipe) id: string): Promise<Item> {
     const request: GetItemRequest = { id };
     try {
       return await firstValueFrom(this.client.send<Item>(ITEM_GET, request).pipe(timeout(this.config.replyTimeoutMs)));

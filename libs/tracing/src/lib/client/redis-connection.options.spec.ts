@@ -4,7 +4,7 @@
  * missing retry setting leaves a service deaf after a Redis restart; a bad URL must fail at start-up, clearly.
  */
 import { DEFAULT_REDIS_RETRY_DELAY_MS, DEFAULT_REDIS_URL } from '../constants';
-import { redisConnectionOptions } from './redis-connection.options';
+import { redactRedisUrl, redisConnectionOptions } from './redis-connection.options';
 
 /** What every result carries: Nest's Redis client and server give up at the first disconnect without it. */
 const RECONNECT_FOREVER = { retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: DEFAULT_REDIS_RETRY_DELAY_MS };
@@ -108,6 +108,83 @@ describe('redisConnectionOptions', () => {
     for (const message of messages) {
       expect(message).toContain('REDIS_URL');
       expect(message).not.toContain('s3cr3t-pw');
+    }
+  });
+
+  it('refuses a password holding an unencoded / ? # or @, saying how to write it, without showing it', () => {
+    for (const url of ['redis://:abc/def+ghi@host:6379', 'redis://app:12/3@host', 'redis://app:12?x@host', 'redis://:p#w@host']) {
+      let message = '';
+      try {
+        redisConnectionOptions(url);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/percent-encode/);
+      expect(message).not.toMatch(/abc|def|ghi|12|p#w/);
+    }
+  });
+});
+
+describe('redactRedisUrl (a Redis URL as it may be shown in a message or a log)', () => {
+  /** Every character class a password may hold, base64's / + = included, and what URLs cannot hold unencoded. */
+  const PASSWORDS = [
+    'abc/def+ghi=',
+    'a?b',
+    'a#b',
+    'a@b@c',
+    'a:b:c',
+    '50%off',
+    'p%40ss',
+    'with space',
+    'ünïcødé🔑',
+    'tab\there',
+    '//',
+    '@',
+    ':',
+    '',
+  ];
+
+  it.each(PASSWORDS)('shows no character of the password %j, keeps the user, host, port and database', (password) => {
+    const shown = redactRedisUrl(`rediss://app:${password}@cache.internal:6380/2`);
+    expect(shown).toBe('rediss://app:***@cache.internal:6380/2');
+  });
+
+  it.each(PASSWORDS.filter((password) => password !== ''))('hides a password %j given without a user', (password) => {
+    expect(redactRedisUrl(`redis://:${password}@cache:6379`)).toBe('redis://:***@cache:6379');
+  });
+
+  it('hides a lone userinfo whole (some clients read it as the password)', () => {
+    expect(redactRedisUrl('redis://s3cret@cache')).toBe('redis://***@cache');
+  });
+
+  it('hides a user that is not a plain URL user (the split between user and password is then unknown)', () => {
+    expect(redactRedisUrl('redis://us/er:pw@cache')).toBe('redis://***@cache');
+  });
+
+  it('hides userinfo in strings that are not URLs at all: no scheme, one slash, spaces', () => {
+    expect(redactRedisUrl('app:pw/x@cache:6379')).toBe('app:***@cache:6379');
+    expect(redactRedisUrl('redis:/app:pw@cache')).toBe('redis:/app:***@cache');
+    expect(redactRedisUrl('redis://app:a b c@cache')).toBe('redis://app:***@cache');
+  });
+
+  it('leaves a URL without userinfo as it is', () => {
+    for (const url of ['redis://cache:6379/0', 'redis://[::1]:6390', 'cache.internal', 'not a url', '']) {
+      expect(redactRedisUrl(url)).toBe(url);
+    }
+  });
+
+  it('is what every error of redisConnectionOptions shows', () => {
+    for (const password of PASSWORDS.filter((password) => password.length > 2)) {
+      for (const url of [`redis://app:${password}@cache/db1`, `http://app:${password}@cache`, `redis://app:${password}@cache:99999`]) {
+        let message = '';
+        try {
+          redisConnectionOptions(url);
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        expect(message).toContain('REDIS_URL "redis://app:***@cache'.replace('redis', url.split(':')[0]));
+        expect(message).not.toContain(password);
+      }
     }
   });
 });

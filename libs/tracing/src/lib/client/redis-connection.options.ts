@@ -10,7 +10,13 @@ type RedisTransportOptions = NonNullable<RedisOptions['options']>;
  */
 export function redisConnectionOptions(url: string = DEFAULT_REDIS_URL): RedisTransportOptions {
   // Error messages end up in logs: they show the URL with its password masked.
-  const shown = redactPassword(url);
+  const shown = redactRedisUrl(url);
+  if (/[/?#]/.test(userinfoOf(url)?.text ?? '')) {
+    throw new Error(
+      `REDIS_URL "${shown}": an "@" comes after a "/", "?" or "#". If the user or password holds one of these, ` +
+        'percent-encode it ("/" as %2F, "?" as %3F, "#" as %23, and "@" as %40, "%" as %25)',
+    );
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -44,7 +50,30 @@ function decodeCredential(value: string, shown: string): string {
   }
 }
 
-/** `scheme://user:secret@host` → `scheme://user:***@host`; works on strings that do not parse as URLs too. */
-export function redactPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^@/]*@/i, '$1***@');
+/** Everything a URL's scheme (`redis:`, then any slashes) may be followed by before its userinfo. */
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/*/i;
+/** A user name as URLs write it (unreserved, sub-delims, percent-encoded), safe to tell apart from the password. */
+const PLAIN_USER = /^[a-z0-9._~!$&'()*+,;=%-]*$/i;
+
+/**
+ * A Redis URL fit for a message or a log: `scheme://user:secret@host` → `scheme://user:***@host`. It works on any
+ * string, whether or not it parses as a URL: everything from after the scheme to the last "@" is the userinfo, so
+ * a password holding "/", "?", "#", "@", ":" or spaces is hidden whole. The user is shown only when it is a plain
+ * URL user name; otherwise the whole userinfo is hidden.
+ */
+export function redactRedisUrl(url: string): string {
+  const userinfo = userinfoOf(url);
+  if (userinfo === undefined) return url;
+  const colon = userinfo.text.indexOf(':');
+  const user = colon === -1 ? undefined : userinfo.text.slice(0, colon);
+  const shownUser = user !== undefined && PLAIN_USER.test(user) ? `${user}:` : '';
+  return `${url.slice(0, userinfo.start)}${shownUser}***${url.slice(userinfo.end)}`;
+}
+
+/** What lies between the scheme and the last "@", if there is an "@". */
+function userinfoOf(url: string): { text: string; start: number; end: number } | undefined {
+  const end = url.lastIndexOf('@');
+  if (end === -1) return undefined;
+  const start = SCHEME.exec(url)?.[0].length ?? 0;
+  return { text: url.slice(start, end), start, end };
 }

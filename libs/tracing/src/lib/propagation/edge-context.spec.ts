@@ -63,6 +63,39 @@ describe('EdgeContextPropagator (incoming HTTP context at the edge)', () => {
   });
 });
 
+describe('tracestate at the edge (W3C strict: a tracestate that breaks the grammar is dropped whole)', () => {
+  const traceparent = HEADERS.traceparent;
+  const traceStateOf = (headers: Record<string, string | string[]>) =>
+    trace.getSpanContext(edge('trust').extract(ROOT_CONTEXT, headers, defaultTextMapGetter))?.traceState?.serialize();
+
+  it('keeps a well-formed tracestate, members in order', () => {
+    expect(traceStateOf({ traceparent, tracestate: 'foo=1 , bar=2' })).toBe('foo=1,bar=2');
+  });
+
+  it.each([
+    ['a duplicated key', 'foo=1,foo=2'],
+    ['a key of 257 characters beside a valid member', `foo=1, ${'z'.repeat(257)}=1`],
+    ['33 members', Array.from({ length: 33 }, (_, index) => `k${index}=v`).join(',')],
+    ['an illegal vendor format beside a valid member', 'foo@=1,bar=2'],
+    ['a value holding a tab', 'foo=a\tb,bar=2'],
+  ])('drops a tracestate with %s, and still continues the trace', (_, tracestate) => {
+    const context = edge('trust').extract(ROOT_CONTEXT, { traceparent, tracestate }, defaultTextMapGetter);
+    expect(trace.getSpanContext(context)).toMatchObject({ traceId: TRACE_ID, spanId: SPAN_ID });
+    expect(trace.getSpanContext(context)?.traceState).toBeUndefined();
+  });
+
+  it('checks repeated header lines as one list (a key repeated across lines is a duplicate)', () => {
+    expect(traceStateOf({ traceparent, tracestate: ['foo=1', 'bar=2'] })).toBe('foo=1,bar=2');
+    expect(traceStateOf({ traceparent, tracestate: ['foo=1', 'foo=2'] })).toBeUndefined();
+  });
+
+  it('applies to the link policy too: the linked span context carries no malformed tracestate', () => {
+    const context = edge('link').extract(ROOT_CONTEXT, { traceparent, tracestate: 'foo=1,foo=2' }, defaultTextMapGetter);
+    expect(untrustedParentOf(context)).toMatchObject({ traceId: TRACE_ID });
+    expect(untrustedParentOf(context)?.traceState).toBeUndefined();
+  });
+});
+
 describe('telling message carriers from HTTP headers', () => {
   it('recognises a message getter from another copy of this module (the SDK bootstrap is its own bundle)', () => {
     const copy = { ...untrustedCarrierGetter };

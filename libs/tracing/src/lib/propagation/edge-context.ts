@@ -9,6 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { isMessageCarrierGetter } from './message-carrier';
+import { isWellFormedTraceState } from './tracestate-header';
 
 /**
  * What a service at the edge does with the trace context of an incoming HTTP request:
@@ -21,6 +22,8 @@ import { isMessageCarrierGetter } from './message-carrier';
 export type IncomingContextPolicy = 'trust' | 'link' | 'ignore';
 export const INCOMING_CONTEXT_POLICIES = ['link', 'trust', 'ignore'] as const;
 
+const TRACESTATE_HEADER = 'tracestate';
+
 /** Where the `link` policy leaves the caller's span context for the SERVER span to link to. */
 export const UNTRUSTED_PARENT_KEY = createContextKey('nest-redis-otel untrusted incoming parent');
 
@@ -30,8 +33,8 @@ export function untrustedParentOf(context: Context): SpanContext | undefined {
 }
 
 /**
- * Wraps the global propagator: applies `policy` and the baggage allowlist to context extracted from incoming HTTP
- * requests. Context read from messages (through `untrustedCarrierGetter`) is left to the consumer's own
+ * Wraps the global propagator: applies `policy`, the baggage allowlist and the W3C tracestate grammar to context
+ * extracted from incoming HTTP requests. Context read from messages (through `untrustedCarrierGetter`) is left to the consumer's own
  * `parentMode`; injection is unchanged.
  */
 export class EdgeContextPropagator implements TextMapPropagator {
@@ -47,7 +50,7 @@ export class EdgeContextPropagator implements TextMapPropagator {
 
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
     if (isMessageCarrierGetter(getter)) return this.inner.extract(context, carrier, getter);
-    const extracted = this.inner.extract(context, carrier, getter);
+    const extracted = this.inner.extract(context, carrier, wellFormedTraceStateGetter(getter));
     let result = this.allowedBaggage(context, extracted);
     const remote = trace.getSpanContext(extracted);
     if (!remote) return result;
@@ -66,4 +69,19 @@ export class EdgeContextPropagator implements TextMapPropagator {
     const allowed = baggage.getAllEntries().filter(([key]) => this.baggageAllowlist.has(key));
     return allowed.length > 0 ? propagation.setBaggage(context, propagation.createBaggage(Object.fromEntries(allowed))) : context;
   }
+}
+
+/**
+ * `getter`, except that a `tracestate` the W3C grammar refuses reads as absent: the spec discards it whole, where
+ * OpenTelemetry's `TraceState` would keep the members it can read. Repeated header lines are checked as one list.
+ */
+function wellFormedTraceStateGetter(getter: TextMapGetter): TextMapGetter {
+  return {
+    keys: (carrier) => getter.keys(carrier),
+    get: (carrier, key) => {
+      const value = getter.get(carrier, key);
+      if (key !== TRACESTATE_HEADER || value === undefined) return value;
+      return isWellFormedTraceState(Array.isArray(value) ? value.join(',') : value) ? value : undefined;
+    },
+  };
 }

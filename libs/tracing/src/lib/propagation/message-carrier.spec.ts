@@ -104,8 +104,8 @@ describe('untrustedCarrierGetter', () => {
   });
 
   it('reads values over the W3C size limits as absent, and values at the limits as they are', () => {
-    const longest = { traceparent: 't'.repeat(55), tracestate: 's'.repeat(512), baggage: 'b'.repeat(8192) };
-    const tooLong = { traceparent: 't'.repeat(56), tracestate: 's'.repeat(513), baggage: 'b'.repeat(8193) };
+    const longest = { traceparent: 't'.repeat(55), tracestate: `a=${'x'.repeat(254)},b=${'y'.repeat(253)}`, baggage: 'b'.repeat(8192) };
+    const tooLong = { traceparent: 't'.repeat(56), tracestate: `a=${'x'.repeat(254)},b=${'y'.repeat(254)}`, baggage: 'b'.repeat(8193) };
     for (const key of ['traceparent', 'tracestate', 'baggage'] as const) {
       expect(untrustedCarrierGetter.get(longest, key)).toBe(longest[key]);
       expect(untrustedCarrierGetter.get(tooLong, key)).toBeUndefined();
@@ -249,6 +249,32 @@ describe('extraction from malformed trace context', () => {
 
     expectChildOfCarriedSpan(span);
     expect(span.spanContext().traceState?.serialize() ?? '').toBe('');
+  });
+
+  it.each([
+    ['a duplicated key', 'foo=1,foo=2'],
+    ['a key of 257 characters', `foo=1,${'z'.repeat(257)}=1`],
+    ['33 members', Array.from({ length: 33 }, (_, index) => `k${index}=v`).join(',')],
+    ['an illegal vendor format', 'foo@=1,bar=2'],
+    ['an illegal value', 'foo=a\u0001b,bar=2'],
+  ])('a tracestate with %s is ignored whole (W3C strict), while the valid traceparent is still used', (_, tracestate) => {
+    expect(untrustedCarrierGetter.get({ traceparent: TRACEPARENT, tracestate }, 'tracestate')).toBeUndefined();
+    expect(traceCarrierFromTopLevel({ traceparent: TRACEPARENT, tracestate })).toStrictEqual({ traceparent: TRACEPARENT });
+
+    const span = consumerSpanFor({ traceparent: TRACEPARENT, tracestate });
+
+    expectChildOfCarriedSpan(span);
+    expect(span.spanContext().traceState?.serialize() ?? '').toBe('');
+  });
+
+  it('a tracestate of 32 members, keys of 256 characters or multi-tenant keys is kept', () => {
+    for (const tracestate of [
+      Array.from({ length: 32 }, (_, index) => `k${index}=v`).join(','),
+      `foo=1,${'z'.repeat(256)}=1`,
+      `foo=1,${'t'.repeat(241)}@${'v'.repeat(14)}=1`,
+    ]) {
+      expect(consumerSpanFor({ traceparent: TRACEPARENT, tracestate }).spanContext().traceState?.serialize()).toBe(tracestate);
+    }
   });
 
   it('a baggage of up to 8192 characters is kept', () => {

@@ -6,6 +6,7 @@ import {
   MAX_TRACESTATE_LENGTH,
   TRACE_CONTEXT_KEYS,
 } from '../constants';
+import { isWellFormedTraceState } from './tracestate-header';
 
 /** The W3C trace context of one message, as strings keyed `traceparent`, `tracestate`, `baggage`. */
 export type TraceCarrier = Partial<Record<(typeof TRACE_CONTEXT_KEYS)[number], string>>;
@@ -30,7 +31,7 @@ export function isMessageCarrierGetter(getter: unknown): boolean {
 
 /**
  * Reads trace context from a carrier that came over the wire and may be anything: only own string properties
- * within the W3C size limits are seen; everything else reads as absent, so that the propagators fall back to
+ * within the W3C size limits (and, for `tracestate`, its grammar) are seen; everything else reads as absent, so that the propagators fall back to
  * "no parent" instead of parsing hostile input.
  */
 export const untrustedCarrierGetter: TextMapGetter<unknown> & { readonly [MESSAGE_CARRIER_GETTER]: true } = {
@@ -44,6 +45,7 @@ function readTraceField(carrier: unknown, key: string): string | undefined {
   if (maxLength === undefined || !isRecord(carrier) || !Object.hasOwn(carrier, key)) return undefined;
   const value = carrier[key];
   if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) return undefined;
+  if (key === 'tracestate') return isWellFormedTraceState(value) ? value : undefined;
   return key === 'baggage' ? capBaggage(value) : value;
 }
 
