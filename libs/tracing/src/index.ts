@@ -5,7 +5,7 @@ export { createRedisConnection } from './lib/client/redis-connection';
 export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server-redis';
 export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';
 export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
-export { inspectMessage, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES } from './lib/server/message-guard';
+export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/server/message-guard';
 export type { Inspection, RejectionKind } from './lib/server/message-guard';
 export { DeadLetters, DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letters';
 export { RawChannelPublisher } from './lib/raw-channel/raw-channel.publisher';

@@ -17,7 +17,7 @@ import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
 import { type DeadLetterOptions, DeadLetters } from './dead-letters';
-import { DEFAULT_MAX_MESSAGE_BYTES, inspectMessage } from './message-guard';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } from './message-guard';
 import { withTimeout } from '../with-timeout';
 import { TraceContextDeserializer } from './trace-context.deserializer';
 
@@ -26,6 +26,8 @@ export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & {
   tracing?: MessagingTracingOptions;
   /** Larger messages are refused (dead-lettered) unread. Default 1 MiB. */
   maxMessageBytes?: number;
+  /** Messages whose JSON nests objects and arrays deeper than this (the envelope is level 1) are refused unparsed. Default 32. */
+  maxMessageDepth?: number;
   /** Where refused messages are kept; `false`: only counted and logged. */
   deadLetters?: DeadLetterOptions | false;
   /** On close, how long the handlers already running may take to finish. Default 8000 ms. */
@@ -52,6 +54,7 @@ export class TracedServerRedis extends ServerRedis {
   private userStartHook?: ProcessingStartHook;
   private userEndHook?: ProcessingEndHook;
   private readonly maxMessageBytes: number;
+  private readonly maxMessageDepth: number;
   /** Messages refused before any handler: counted, logged once per kind and interval, kept in a Redis list. */
   readonly deadLetters: DeadLetters;
   /** Handlers running now; `idle` is emitted when the last one finishes (for a graceful close). */
@@ -67,10 +70,11 @@ export class TracedServerRedis extends ServerRedis {
   private readonly routes = new Map<string, string>();
 
   constructor(options: TracedRedisServerOptions = {}) {
-    const { tracing, maxMessageBytes, deadLetters, drainTimeoutMs, ...redisOptions } = options;
+    const { tracing, maxMessageBytes, maxMessageDepth, deadLetters, drainTimeoutMs, ...redisOptions } = options;
     super(redisOptions);
     (this as unknown as { logger: LoggerService }).logger = collapseOutageLogs(this.logger, 'Redis connection of the microservice');
     this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxMessageDepth = maxMessageDepth ?? DEFAULT_MAX_MESSAGE_DEPTH;
     this.drainTimeoutMs = drainTimeoutMs ?? 8000;
     this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
     this.messageSpans = new MessageSpans(tracing);
@@ -122,13 +126,13 @@ export class TracedServerRedis extends ServerRedis {
   }
 
   /**
-   * Refuses what no handler should see (oversized, not JSON, not an object, prototype keys, a pattern that is not
+   * Refuses what no handler should see (oversized, nested too deep, not JSON, not an object, prototype keys, a pattern that is not
    * the channel's) into the dead letters; the rest goes to Nest, already parsed.
    */
   override async handleMessage(channel: string, buffer: string, pub: unknown, pattern: string): Promise<unknown> {
     const raw = typeof buffer === 'string' ? buffer : String(buffer);
     // With wildcards, `channel` is the subscribed pattern: a packet's own pattern cannot be compared with it.
-    const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes);
+    const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes, this.maxMessageDepth);
     if (!inspection.accepted) return this.deadLetters.keep(inspection.kind, inspection.reason, pattern ?? channel, raw);
     this.inspected = { raw, message: inspection.message };
     this.envelopeBytes.set(inspection.message, Buffer.byteLength(raw));
