@@ -17,6 +17,7 @@ async function bootstrap(): Promise<void> {
     url: config.redisUrl,
     tracing: { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } },
     maxMessageBytes: config.maxMessageBytes,
+    maxMessageDepth: config.maxMessageDepth,
     deadLetters: config.deadLetterMaxEntries > 0 && { key: config.deadLetterKey, maxEntries: config.deadLetterMaxEntries },
   });
   // Streams mode: item messages from Redis Streams; the pub/sub server stays for the tutorial's raw channel.
@@ -26,6 +27,7 @@ async function bootstrap(): Promise<void> {
           url: config.redisUrl,
           ...config.streams,
           maxEntryBytes: config.maxMessageBytes,
+          maxEntryDepth: config.maxMessageDepth,
           tracing: { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } },
         })
       : undefined;

@@ -4,6 +4,7 @@ import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Serv
 import { context as otelContext } from '@opentelemetry/api';
 import {
   createRedisConnection,
+  DEFAULT_MAX_MESSAGE_DEPTH,
   describeError,
   endMessageSpan,
   type MessagingTracingOptions,
@@ -49,6 +50,8 @@ export interface ServerRedisStreamsOptions {
   deadLetterStream?: string;
   /** Larger entries are refused into the dead letters. */
   maxEntryBytes?: number;
+  /** Entries whose data nests objects and arrays deeper than this (the entry is level 1) are refused unparsed. */
+  maxEntryDepth?: number;
   /** On close, how long running handlers may take to finish. */
   drainTimeoutMs?: number;
   tracing?: MessagingTracingOptions;
@@ -108,6 +111,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
       deadLetterStream: options.deadLetterStream ?? DEFAULT_DEAD_LETTER_STREAM,
       maxEntryBytes: options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+      maxEntryDepth: options.maxEntryDepth ?? DEFAULT_MAX_MESSAGE_DEPTH,
       drainTimeoutMs: options.drainTimeoutMs ?? 8000,
     };
     this.messageSpans = new MessageSpans(options.tracing);
@@ -237,7 +241,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       const deliveries = isRedelivery ? await this.deliveryCount(stream, entryId) : 1;
       // An entry trimmed (MAXLEN) or deleted while pending comes back without fields: nothing to handle.
       if (fields === null) return await this.ack(stream, entryId);
-      const read = readEntry(fields, this.options.maxEntryBytes);
+      const read = readEntry(fields, this.options.maxEntryBytes, this.options.maxEntryDepth);
       if (isRejection(read)) return await this.deadLetter(stream, entryId, fields, read.kind, read.reason);
       const pattern = stream.slice(this.options.streamPrefix.length);
       if (read.message.pattern !== pattern) {
