@@ -7,6 +7,7 @@ export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/se
 export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
 export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/server/message-guard';
 export type { Inspection, RejectionKind } from './lib/server/message-guard';
+export { INVALID_PAYLOAD, InvalidPayloadError, InvalidPayloadException, invalidPayloadOf } from './lib/server/invalid-payload.exception';
 export { DeadLetters, DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letters';
 export { RawChannelPublisher } from './lib/raw-channel/raw-channel.publisher';
 export { TracingModule } from './lib/module/tracing.module';

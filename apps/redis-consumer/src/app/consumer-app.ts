@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { redisStreamsServer, type ServerRedisStreams } from '@nest-redis-otel/streams-transport';
 import { type TracedServerRedis, tracedRedisServer } from '@nest-redis-otel/tracing';
+import { TUTORIAL_CHANNEL } from '@nest-redis-otel/item-messages';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config';
 
@@ -28,8 +29,10 @@ export async function createConsumerApp(config: AppConfig): Promise<ConsumerApp>
     maxMessageBytes: config.maxMessageBytes,
     maxMessageDepth: config.maxMessageDepth,
     deadLetters: config.deadLetterMaxEntries > 0 && { key: config.deadLetterKey, maxEntries: config.deadLetterMaxEntries },
+    // Streams mode: item messages from Redis Streams only (a PUBLISH on their channels must not bypass the group's
+    // at-least-once delivery); the pub/sub server keeps the tutorial's raw channel.
+    ...(config.messagingTransport === 'streams' && { patterns: [TUTORIAL_CHANNEL] }),
   });
-  // Streams mode: item messages from Redis Streams; the pub/sub server stays for the tutorial's raw channel.
   const streams =
     config.messagingTransport === 'streams'
       ? redisStreamsServer({

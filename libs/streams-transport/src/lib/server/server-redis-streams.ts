@@ -7,6 +7,8 @@ import {
   DEFAULT_MAX_MESSAGE_DEPTH,
   describeError,
   endMessageSpan,
+  type InvalidPayloadError,
+  invalidPayloadOf,
   type MessagingTracingOptions,
   MessageSpans,
   RateLimitedLog,
@@ -250,7 +252,9 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       if (deliveries > this.options.maxDeliveries) {
         return await this.deadLetter(stream, entryId, fields, 'poison', `delivered ${deliveries} times, never handled`);
       }
-      await this.process(stream, entryId, deliveries, read.message, read.bytes);
+      const invalid = await this.process(stream, entryId, deliveries, read.message, read.bytes);
+      // Handled again it would fail the same way: set aside at once, like the entries refused before any handler.
+      if (invalid) return await this.deadLetter(stream, entryId, fields, 'invalid-payload', invalid.message);
     } catch (error) {
       // Left pending: claimed again after `claimIdleMs`, dead-lettered after `maxDeliveries`.
       this.problems.write('handle', `Entry ${entryId} of ${stream} not handled: ${describeError(error).message}`);
@@ -259,7 +263,8 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
-  private async process(stream: string, entryId: string, deliveries: number, message: NonNullable<Exclude<ReturnType<typeof readEntry>, { kind: string }>>['message'], bytes: number): Promise<void> {
+  /** Runs the handler(s) and acknowledges the entry; an event refused for its payload is returned unacknowledged. */
+  private async process(stream: string, entryId: string, deliveries: number, message: NonNullable<Exclude<ReturnType<typeof readEntry>, { kind: string }>>['message'], bytes: number): Promise<InvalidPayloadError | undefined> {
     const handler = this.getHandlerByPattern(message.pattern);
     const isRequest = message.id !== undefined && message.reply !== undefined;
     const { span, context } = this.messageSpans.startConsumer(message.carrier, {
@@ -269,6 +274,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       envelopeBytes: bytes,
       ...(deliveries > 1 && { attributes: { [ATTR_DELIVERY_COUNT]: deliveries } }),
     });
+    let invalid: InvalidPayloadError | undefined;
     try {
       await otelContext.with(context, async () => {
         const rpcContext = new RedisStreamsContext([stream, entryId, deliveries]);
@@ -281,14 +287,20 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
           }
         } catch (error) {
           recordMessageFailure(span, error);
-          if (!isRequest) throw error;
+          if (!isRequest) {
+            invalid = invalidPayloadOf(error);
+            if (invalid) return;
+            throw error;
+          }
           // A request is answered either way: the caller gets the error, the entry is done.
           await this.reply(message.reply as string, { id: message.id, err: serializeError(error), isDisposed: true });
           return;
         }
         if (isRequest) await this.reply(message.reply as string, { id: message.id, response, isDisposed: true });
       });
+      if (invalid) return invalid;
       await this.ack(stream, entryId);
+      return undefined;
     } finally {
       endMessageSpan(span);
     }
