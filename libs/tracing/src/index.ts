@@ -20,6 +20,7 @@ export { DEFAULT_REDIS_URL, TRACE_CONTEXT_KEYS, PAYLOAD_ATTRIBUTE_PREFIX } from 
 export type { ConsumerParentMode, MessagingTracingOptions, PayloadCaptureOptions } from './lib/types';
 export { withTimeout } from './lib/with-timeout';
 export { RateLimitedLog } from './lib/logging/rate-limited-log';
+export { keepRunningOnUnhandledRejection } from './lib/logging/unhandled-rejections';
 export { TracedLoggerModule, LOG_FORMATS, LOG_LEVELS } from './lib/logging/traced-logger.module';
 export type { LogFormat, LogLevel, TracedLoggerOptions } from './lib/logging/traced-logger.module';
 export { traceLogFields, type TraceLogFields } from './lib/logging/trace-log-fields';
