@@ -49,3 +49,6 @@ export interface TraceContextCallbackResult {
   url: string;
   status: number;
 }
+
+export { checkGetItemRequest, checkItemCreatedEvent, checkTutorialMessage, ITEM_NAME_MAX_LENGTH, REQUEST_ID_MAX_LENGTH } from './lib/payload-checks';
+export type { PayloadCheck } from './lib/payload-checks';

@@ -5,8 +5,9 @@ export { createRedisConnection } from './lib/client/redis-connection';
 export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server-redis';
 export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';
 export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
-export { inspectMessage, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES } from './lib/server/message-guard';
+export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/server/message-guard';
 export type { Inspection, RejectionKind } from './lib/server/message-guard';
+export { INVALID_PAYLOAD, InvalidPayloadError, InvalidPayloadException, invalidPayloadOf } from './lib/server/invalid-payload.exception';
 export { DeadLetters, DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letters';
 export { RawChannelPublisher } from './lib/raw-channel/raw-channel.publisher';
 export { TracingModule } from './lib/module/tracing.module';
@@ -19,6 +20,7 @@ export { DEFAULT_REDIS_URL, TRACE_CONTEXT_KEYS, PAYLOAD_ATTRIBUTE_PREFIX } from 
 export type { ConsumerParentMode, MessagingTracingOptions, PayloadCaptureOptions } from './lib/types';
 export { withTimeout } from './lib/with-timeout';
 export { RateLimitedLog } from './lib/logging/rate-limited-log';
+export { keepRunningOnUnhandledRejection } from './lib/logging/unhandled-rejections';
 export { TracedLoggerModule, LOG_FORMATS, LOG_LEVELS } from './lib/logging/traced-logger.module';
 export type { LogFormat, LogLevel, TracedLoggerOptions } from './lib/logging/traced-logger.module';
 export { traceLogFields, type TraceLogFields } from './lib/logging/trace-log-fields';

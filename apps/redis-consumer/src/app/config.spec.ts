@@ -7,6 +7,7 @@ describe('redis-consumer configuration', () => {
       parentMode: 'parent',
       healthPort: 3001,
       maxMessageBytes: 1048576,
+      maxMessageDepth: 32,
       deadLetterKey: 'redis-consumer:dead-letters',
       deadLetterMaxEntries: 1000,
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
@@ -23,6 +24,7 @@ describe('redis-consumer configuration', () => {
         TRACE_PARENT_MODE: 'link',
         HEALTH_PORT: '9001',
         MAX_MESSAGE_BYTES: '65536',
+        MAX_MESSAGE_DEPTH: '16',
         DEAD_LETTER_KEY: 'dlq',
         DEAD_LETTER_MAX_ENTRIES: '0',
         LOG_LEVEL: 'debug',
@@ -39,6 +41,7 @@ describe('redis-consumer configuration', () => {
       parentMode: 'link',
       healthPort: 9001,
       maxMessageBytes: 65536,
+      maxMessageDepth: 16,
       deadLetterKey: 'dlq',
       deadLetterMaxEntries: 0,
       logging: { level: 'debug', format: 'json' },
@@ -54,6 +57,10 @@ describe('redis-consumer configuration', () => {
 
   it('rejects a HEALTH_PORT that is not a port, naming the variable', () => {
     expect(() => loadConfig({ HEALTH_PORT: 'http' })).toThrow('HEALTH_PORT="http" is invalid: expected an integer from 0 to 65535');
+  });
+
+  it('rejects a MAX_MESSAGE_DEPTH out of 8 to 256, naming the variable', () => {
+    expect(() => loadConfig({ MAX_MESSAGE_DEPTH: '5000' })).toThrow('MAX_MESSAGE_DEPTH="5000" is invalid: expected an integer from 8 to 256');
   });
 
   it('rejects an unknown MESSAGING_TRANSPORT and a claim idle time under 100 ms, naming the variable', () => {

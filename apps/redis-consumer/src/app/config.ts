@@ -12,6 +12,8 @@ export interface AppConfig {
   healthPort: number;
   /** Larger messages are refused unread (and kept in the dead-letter list). */
   maxMessageBytes: number;
+  /** Messages whose JSON nests objects and arrays deeper than this are refused unparsed (and dead-lettered). */
+  maxMessageDepth: number;
   /** Redis list where refused messages are kept, newest first, with their reason. */
   deadLetterKey: string;
   deadLetterMaxEntries: number;
@@ -42,6 +44,8 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     parentMode: envChoice(env, 'TRACE_PARENT_MODE', ['parent', 'link']),
     healthPort: envInteger(env, 'HEALTH_PORT', 3001, 0, 65535),
     maxMessageBytes: envInteger(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 512 * 1024 * 1024),
+    // Above a few hundred levels, recursive code (JSON.stringify, loggers) gets close to the stack's limit.
+    maxMessageDepth: envInteger(env, 'MAX_MESSAGE_DEPTH', 32, 8, 256),
     deadLetterKey: env['DEAD_LETTER_KEY'] || 'redis-consumer:dead-letters',
     deadLetterMaxEntries: envInteger(env, 'DEAD_LETTER_MAX_ENTRIES', 1000, 0, 1_000_000),
     logging: envLogging(env),

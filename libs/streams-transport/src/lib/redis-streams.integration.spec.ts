@@ -257,12 +257,13 @@ describe('Redis Streams transport against a real Redis', () => {
     expect(failuresLeft.get(run)).toBe(998); // two failed deliveries, no third run of the handler
   });
 
-  it('bad entries (data not JSON, a prototype key, no pattern, a foreign pattern, a reply key not ours) are dead-lettered; the next good one is handled', async () => {
+  it('bad entries (data not JSON, a prototype key, nested thousands of levels deep, no pattern, a foreign pattern, a reply key not ours) are dead-lettered; the next good one is handled', async () => {
     const deadLetterStream = `${prefix}dead-letters`;
     await startServer({ deadLetterStream });
     const stream = `${prefix}test.event`;
     await plain.xadd(stream, '*', 'pattern', 'test.event', 'data', '{not json');
     await plain.xadd(stream, '*', 'pattern', 'test.event', 'data', '{"__proto__":{"admin":true}}');
+    await plain.xadd(stream, '*', 'pattern', 'test.event', 'data', `{"run":${'['.repeat(3000)}${']'.repeat(3000)}}`);
     await plain.xadd(stream, '*', 'data', '{}');
     await plain.xadd(stream, '*', 'pattern', 'other.event', 'data', '{}');
     // A request whose reply would be pushed into one of the application's keys.
@@ -273,9 +274,9 @@ describe('Redis Streams transport against a real Redis', () => {
     await call;
     const kinds = await waitFor(async () => {
       const entries = await plain.xrange(deadLetterStream, '-', '+');
-      return entries.length === 5 && entries.map(([, fields]) => Object.fromEntries(chunk(fields))['kind']);
+      return entries.length === 6 && entries.map(([, fields]) => Object.fromEntries(chunk(fields))['kind']);
     });
-    expect([...kinds].sort()).toEqual(['malformed', 'malformed', 'not-json', 'prototype-key', 'unknown-pattern']);
+    expect([...kinds].sort()).toEqual(['malformed', 'malformed', 'not-json', 'prototype-key', 'too-deep', 'unknown-pattern']);
     expect(await plain.exists('item:victim')).toBe(0);
     expect(await waitForPending(0)).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { prototypePollutionKey, type TraceCarrier, TRACE_CONTEXT_KEYS } from '@nest-redis-otel/tracing';
+import { exceedsJsonDepth, prototypePollutionKey, type TraceCarrier, TRACE_CONTEXT_KEYS } from '@nest-redis-otel/tracing';
 import { REPLY_LIST_PREFIX } from './constants';
 
 /** What a stream entry carries: the pattern, the JSON of the data, a request's correlation id and reply list, and
@@ -12,7 +12,7 @@ export interface StreamMessage {
   carrier: TraceCarrier;
 }
 
-export type EntryRejection = { kind: 'too-large' | 'not-json' | 'prototype-key' | 'malformed'; reason: string };
+export type EntryRejection = { kind: 'too-large' | 'too-deep' | 'not-json' | 'prototype-key' | 'malformed'; reason: string };
 
 /** The XADD arguments of `message`, field after value. */
 export function entryFields(pattern: string, data: unknown, carrier: TraceCarrier, request?: { id: string; reply: string }): string[] {
@@ -34,10 +34,15 @@ export function entryBytes(fields: readonly string[]): number {
 
 /**
  * Reads an entry's fields as they come off XREADGROUP (`[field, value, field, value, …]`), refusing what no handler
- * should see: too large, data that is not JSON or carries keys that reach a prototype, no pattern. Unknown fields
- * are ignored; trace-context values are passed on as strings and capped by the propagation getter.
+ * should see: too large, data nested deeper than `maxDepth` (the entry counts as level 1, as a pub/sub packet's
+ * envelope does), data that is not JSON or carries keys that reach a prototype, no pattern. Unknown fields are
+ * ignored; trace-context values are passed on as strings and capped by the propagation getter.
  */
-export function readEntry(fields: readonly string[] | null, maxBytes: number): { message: StreamMessage; bytes: number } | EntryRejection {
+export function readEntry(
+  fields: readonly string[] | null,
+  maxBytes: number,
+  maxDepth: number,
+): { message: StreamMessage; bytes: number } | EntryRejection {
   if (!fields || fields.length % 2 !== 0) return { kind: 'malformed', reason: 'not a list of field/value pairs' };
   const bytes = entryBytes(fields);
   const values = new Map<string, string>();
@@ -46,6 +51,9 @@ export function readEntry(fields: readonly string[] | null, maxBytes: number): {
   const pattern = values.get('pattern');
   const json = values.get('data');
   if (!pattern || json === undefined) return { kind: 'malformed', reason: 'no "pattern" or no "data" field' };
+  if (exceedsJsonDepth(json, maxDepth - 1)) {
+    return { kind: 'too-deep', reason: `data nested deeper than ${maxDepth - 1} levels (${maxDepth} with the entry)` };
+  }
   let prototypeKey: string | undefined;
   let data: unknown;
   try {

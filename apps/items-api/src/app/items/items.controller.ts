@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  BadRequestException,
   Body,
   Controller,
   GatewayTimeoutException,
@@ -32,7 +33,7 @@ import {
   type Item,
   type ItemCreatedEvent,
 } from '@nest-redis-otel/item-messages';
-import { RateLimitedLog } from '@nest-redis-otel/tracing';
+import { INVALID_PAYLOAD, RateLimitedLog } from '@nest-redis-otel/tracing';
 import { firstValueFrom, lastValueFrom, timeout, TimeoutError } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { RequestId } from '../request-id/request-id.middleware';
@@ -90,6 +91,8 @@ export class ItemsController {
         throw new GatewayTimeoutException(`No reply from redis-consumer within ${this.config.replyTimeoutMs} ms`);
       }
       if (isRpcError(error) && error.code === ITEM_NOT_FOUND) throw new NotFoundException(`Item ${id} not found`);
+      // redis-consumer checks the request against the contract too; the id was checked here, so this is unlikely.
+      if (isRpcError(error) && error.code === INVALID_PAYLOAD) throw new BadRequestException(String(error.message ?? 'Invalid request'));
       this.failures.write('item.get', `item.get failed: ${describe(error)}`);
       throw new ServiceUnavailableException('Redis or redis-consumer is unavailable, retry later');
     }

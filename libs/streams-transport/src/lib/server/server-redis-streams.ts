@@ -4,8 +4,11 @@ import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Serv
 import { context as otelContext } from '@opentelemetry/api';
 import {
   createRedisConnection,
+  DEFAULT_MAX_MESSAGE_DEPTH,
   describeError,
   endMessageSpan,
+  type InvalidPayloadError,
+  invalidPayloadOf,
   type MessagingTracingOptions,
   MessageSpans,
   RateLimitedLog,
@@ -49,6 +52,8 @@ export interface ServerRedisStreamsOptions {
   deadLetterStream?: string;
   /** Larger entries are refused into the dead letters. */
   maxEntryBytes?: number;
+  /** Entries whose data nests objects and arrays deeper than this (the entry is level 1) are refused unparsed. */
+  maxEntryDepth?: number;
   /** On close, how long running handlers may take to finish. */
   drainTimeoutMs?: number;
   tracing?: MessagingTracingOptions;
@@ -108,6 +113,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
       deadLetterStream: options.deadLetterStream ?? DEFAULT_DEAD_LETTER_STREAM,
       maxEntryBytes: options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+      maxEntryDepth: options.maxEntryDepth ?? DEFAULT_MAX_MESSAGE_DEPTH,
       drainTimeoutMs: options.drainTimeoutMs ?? 8000,
     };
     this.messageSpans = new MessageSpans(options.tracing);
@@ -237,7 +243,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       const deliveries = isRedelivery ? await this.deliveryCount(stream, entryId) : 1;
       // An entry trimmed (MAXLEN) or deleted while pending comes back without fields: nothing to handle.
       if (fields === null) return await this.ack(stream, entryId);
-      const read = readEntry(fields, this.options.maxEntryBytes);
+      const read = readEntry(fields, this.options.maxEntryBytes, this.options.maxEntryDepth);
       if (isRejection(read)) return await this.deadLetter(stream, entryId, fields, read.kind, read.reason);
       const pattern = stream.slice(this.options.streamPrefix.length);
       if (read.message.pattern !== pattern) {
@@ -246,7 +252,9 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       if (deliveries > this.options.maxDeliveries) {
         return await this.deadLetter(stream, entryId, fields, 'poison', `delivered ${deliveries} times, never handled`);
       }
-      await this.process(stream, entryId, deliveries, read.message, read.bytes);
+      const invalid = await this.process(stream, entryId, deliveries, read.message, read.bytes);
+      // Handled again it would fail the same way: set aside at once, like the entries refused before any handler.
+      if (invalid) return await this.deadLetter(stream, entryId, fields, 'invalid-payload', invalid.message);
     } catch (error) {
       // Left pending: claimed again after `claimIdleMs`, dead-lettered after `maxDeliveries`.
       this.problems.write('handle', `Entry ${entryId} of ${stream} not handled: ${describeError(error).message}`);
@@ -255,7 +263,8 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
-  private async process(stream: string, entryId: string, deliveries: number, message: NonNullable<Exclude<ReturnType<typeof readEntry>, { kind: string }>>['message'], bytes: number): Promise<void> {
+  /** Runs the handler(s) and acknowledges the entry; an event refused for its payload is returned unacknowledged. */
+  private async process(stream: string, entryId: string, deliveries: number, message: NonNullable<Exclude<ReturnType<typeof readEntry>, { kind: string }>>['message'], bytes: number): Promise<InvalidPayloadError | undefined> {
     const handler = this.getHandlerByPattern(message.pattern);
     const isRequest = message.id !== undefined && message.reply !== undefined;
     const { span, context } = this.messageSpans.startConsumer(message.carrier, {
@@ -265,6 +274,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       envelopeBytes: bytes,
       ...(deliveries > 1 && { attributes: { [ATTR_DELIVERY_COUNT]: deliveries } }),
     });
+    let invalid: InvalidPayloadError | undefined;
     try {
       await otelContext.with(context, async () => {
         const rpcContext = new RedisStreamsContext([stream, entryId, deliveries]);
@@ -277,14 +287,20 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
           }
         } catch (error) {
           recordMessageFailure(span, error);
-          if (!isRequest) throw error;
+          if (!isRequest) {
+            invalid = invalidPayloadOf(error);
+            if (invalid) return;
+            throw error;
+          }
           // A request is answered either way: the caller gets the error, the entry is done.
           await this.reply(message.reply as string, { id: message.id, err: serializeError(error), isDisposed: true });
           return;
         }
         if (isRequest) await this.reply(message.reply as string, { id: message.id, response, isDisposed: true });
       });
+      if (invalid) return invalid;
       await this.ack(stream, entryId);
+      return undefined;
     } finally {
       endMessageSpan(span);
     }

@@ -62,6 +62,9 @@ const BAD_MESSAGES: [kind: string, raw: string][] = [
   ['prototype-key', `{"pattern":"${CHANNEL}","data":{"__proto__":{"polluted":true}}}`],
   ['prototype-key', `{"pattern":"${CHANNEL}","data":{"constructor":{"prototype":{"polluted":true}}}}`],
   ['prototype-key', `{"pattern":"${CHANNEL}","data":{"\\u005f_proto__":{"polluted":true}}}`],
+  // Thousands of levels fit the size cap; walking them recursively (a logger, JSON.stringify) overflows the stack.
+  ['too-deep', `{"pattern":"${CHANNEL}","data":{"id":"1","name":${'['.repeat(1500)}${']'.repeat(1500)}}}`],
+  ['too-deep', `{"message":${'{"a":'.repeat(600)}1${'}'.repeat(600)}}`],
 ];
 
 describe('bad messages on a traced Redis server (real Redis)', () => {
@@ -135,9 +138,10 @@ describe('bad messages on a traced Redis server (real Redis)', () => {
       'unknown-pattern': 1,
       'too-large': 1,
       'prototype-key': 3,
+      'too-deep': 2,
     });
     const refusals = logger.warnings.filter((line) => line.startsWith('Refused a message'));
-    expect(refusals).toHaveLength(5);
+    expect(refusals).toHaveLength(6);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 /** Why a message was refused before any handler saw it. */
-export type RejectionKind = 'too-large' | 'not-json' | 'not-an-object' | 'prototype-key' | 'unknown-pattern';
+export type RejectionKind = 'too-large' | 'too-deep' | 'not-json' | 'not-an-object' | 'prototype-key' | 'unknown-pattern';
 
 export type Inspection =
   | { accepted: true; message: Record<string, unknown> }
@@ -9,15 +9,30 @@ export type Inspection =
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
- * Checks a message that came off a Redis channel, before Nest parses it: size, JSON, a JSON object at the top, no
+ * Default cap on how deeply a message's JSON nests objects and arrays (the envelope is level 1). Deeper values are
+ * harmless to parse but not to use: `JSON.stringify`, a reviver, a logger or a Redis client walking them recursively
+ * overflows the stack a few thousand levels down. Our messages need 3.
+ */
+export const DEFAULT_MAX_MESSAGE_DEPTH = 32;
+
+/**
+ * Checks a message that came off a Redis channel, before Nest parses it: size, nesting depth, JSON, a JSON object at the top, no
  * key that could reach a prototype once the payload is merged or copied somewhere (`__proto__`, or `prototype`
  * under `constructor`), and a `pattern` that matches the channel it came on (unless `channel` is undefined).
  * Parses once; the parsed object is what the handler gets.
  */
-export function inspectMessage(raw: string, channel: string | undefined, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Inspection {
+export function inspectMessage(
+  raw: string,
+  channel: string | undefined,
+  maxBytes = DEFAULT_MAX_MESSAGE_BYTES,
+  maxDepth = DEFAULT_MAX_MESSAGE_DEPTH,
+): Inspection {
   // Characters take 1 to 3 bytes in UTF-8 (4 for a surrogate pair, which is 2 characters): measure only when needed.
   if (raw.length > maxBytes || (raw.length * 3 > maxBytes && Buffer.byteLength(raw) > maxBytes)) {
     return { accepted: false, kind: 'too-large', reason: `message of ${Buffer.byteLength(raw)} bytes exceeds the cap of ${maxBytes}` };
+  }
+  if (exceedsJsonDepth(raw, maxDepth)) {
+    return { accepted: false, kind: 'too-deep', reason: `JSON nested deeper than ${maxDepth} levels` };
   }
   let message: unknown;
   let prototypeKey: string | undefined;
@@ -46,6 +61,58 @@ export function inspectMessage(raw: string, channel: string | undefined, maxByte
   }
   return { accepted: true, message };
 }
+
+/**
+ * Whether `json` nests objects and arrays more than `maxDepth` levels deep: one pass over the text counting `{`/`[`
+ * outside strings, no recursion (so no stack to overflow) and no parse. Says nothing of validity: on text that is not
+ * JSON the count is meaningless, and the parse that follows refuses it.
+ */
+export function exceedsJsonDepth(json: string, maxDepth: number): boolean {
+  // Most messages hold fewer openers than the cap in all: native searches settle them without a scan.
+  if (countUpTo(json, '{', maxDepth + 1) + countUpTo(json, '[', maxDepth + 1) <= maxDepth) return false;
+  let depth = 0;
+  for (let index = 0; index < json.length; index++) {
+    const code = json.charCodeAt(index);
+    if (code === QUOTE) {
+      index = closingQuote(json, index);
+      if (index === -1) return false;
+    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      if (++depth > maxDepth) return true;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+function countUpTo(text: string, character: string, limit: number): number {
+  let count = 0;
+  for (let index = text.indexOf(character); index !== -1 && count < limit; index = text.indexOf(character, index + 1)) count++;
+  return count;
+}
+
+/** The index of the quote that ends the string opened at `opening`, or -1 (unterminated). */
+function closingQuote(json: string, opening: number): number {
+  let index = opening;
+  do {
+    index = json.indexOf('"', index + 1);
+  } while (index !== -1 && isEscaped(json, index));
+  return index;
+}
+
+/** An odd run of backslashes before it escapes a character. Each run is read once: the scan stays linear. */
+function isEscaped(json: string, index: number): boolean {
+  let backslashes = 0;
+  while (json.charCodeAt(index - 1 - backslashes) === BACKSLASH) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 
 /**
  * For a `JSON.parse` reviver: the key path (`__proto__`, `constructor.prototype`) through which this key/value pair

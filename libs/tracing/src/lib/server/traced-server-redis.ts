@@ -17,19 +17,27 @@ import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
 import { type DeadLetterOptions, DeadLetters } from './dead-letters';
-import { DEFAULT_MAX_MESSAGE_BYTES, inspectMessage } from './message-guard';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } from './message-guard';
 import { withTimeout } from '../with-timeout';
 import { TraceContextDeserializer } from './trace-context.deserializer';
+import { invalidPayloadOf } from './invalid-payload.exception';
 
 /** Options of `TracedServerRedis`: Nest's Redis server options plus `tracing` and the handling of bad messages. */
 export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & {
   tracing?: MessagingTracingOptions;
   /** Larger messages are refused (dead-lettered) unread. Default 1 MiB. */
   maxMessageBytes?: number;
+  /** Messages whose JSON nests objects and arrays deeper than this (the envelope is level 1) are refused unparsed. Default 32. */
+  maxMessageDepth?: number;
   /** Where refused messages are kept; `false`: only counted and logged. */
   deadLetters?: DeadLetterOptions | false;
   /** On close, how long the handlers already running may take to finish. Default 8000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * The patterns this server handles (and subscribes to); the other handlers of the app are left to its other
+   * transports (e.g. Redis Streams). Default: every handler's.
+   */
+  patterns?: readonly string[];
 };
 
 type TransportId = Transport | symbol;
@@ -52,6 +60,8 @@ export class TracedServerRedis extends ServerRedis {
   private userStartHook?: ProcessingStartHook;
   private userEndHook?: ProcessingEndHook;
   private readonly maxMessageBytes: number;
+  private readonly maxMessageDepth: number;
+  private readonly patterns?: ReadonlySet<string>;
   /** Messages refused before any handler: counted, logged once per kind and interval, kept in a Redis list. */
   readonly deadLetters: DeadLetters;
   /** Handlers running now; `idle` is emitted when the last one finishes (for a graceful close). */
@@ -67,10 +77,12 @@ export class TracedServerRedis extends ServerRedis {
   private readonly routes = new Map<string, string>();
 
   constructor(options: TracedRedisServerOptions = {}) {
-    const { tracing, maxMessageBytes, deadLetters, drainTimeoutMs, ...redisOptions } = options;
+    const { tracing, maxMessageBytes, maxMessageDepth, deadLetters, drainTimeoutMs, patterns, ...redisOptions } = options;
     super(redisOptions);
     (this as unknown as { logger: LoggerService }).logger = collapseOutageLogs(this.logger, 'Redis connection of the microservice');
     this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxMessageDepth = maxMessageDepth ?? DEFAULT_MAX_MESSAGE_DEPTH;
+    this.patterns = patterns && new Set(patterns);
     this.drainTimeoutMs = drainTimeoutMs ?? 8000;
     this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
     this.messageSpans = new MessageSpans(tracing);
@@ -95,21 +107,29 @@ export class TracedServerRedis extends ServerRedis {
     this.userEndHook = hook;
   }
 
-  /** Marks the consumer span failed when the handler's result fails, whatever turned the failure into a reply. */
+  /**
+   * Marks the consumer span failed when the handler's result fails, whatever turned the failure into a reply; an
+   * event refused for its payload (`InvalidPayloadException`, from a pipe) goes to the dead letters. A pattern
+   * outside `patterns` is not registered (nor subscribed to).
+   */
   override addHandler(
     pattern: unknown,
     callback: MessageHandler,
     isEventHandler?: boolean,
     extras?: Record<string, unknown>,
   ): void {
+    if (this.patterns && !this.patterns.has(this.normalizePattern(pattern as Parameters<ServerRedis['normalizePattern']>[0]))) return;
     const traced = (async (...args: Parameters<MessageHandler>) => {
       const span = trace.getSpan(otelContext.active());
-      if (!isMessageSpan(span)) return callback(...args);
+      const onFailure = (error: unknown) => {
+        if (isMessageSpan(span)) recordMessageFailure(span, error);
+        if (isEventHandler) this.refuseInvalidEvent(error, args[0], args[1]);
+      };
       try {
         const result: unknown = await callback(...args);
-        return isObservable(result) ? result.pipe(tap({ error: (error) => recordMessageFailure(span, error) })) : result;
+        return isObservable(result) ? result.pipe(tap({ error: onFailure })) : result;
       } catch (error) {
-        recordMessageFailure(span, error);
+        onFailure(error);
         throw error;
       }
     }) as MessageHandler;
@@ -122,17 +142,28 @@ export class TracedServerRedis extends ServerRedis {
   }
 
   /**
-   * Refuses what no handler should see (oversized, not JSON, not an object, prototype keys, a pattern that is not
+   * Refuses what no handler should see (oversized, nested too deep, not JSON, not an object, prototype keys, a pattern that is not
    * the channel's) into the dead letters; the rest goes to Nest, already parsed.
    */
   override async handleMessage(channel: string, buffer: string, pub: unknown, pattern: string): Promise<unknown> {
     const raw = typeof buffer === 'string' ? buffer : String(buffer);
     // With wildcards, `channel` is the subscribed pattern: a packet's own pattern cannot be compared with it.
-    const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes);
+    const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes, this.maxMessageDepth);
     if (!inspection.accepted) return this.deadLetters.keep(inspection.kind, inspection.reason, pattern ?? channel, raw);
     this.inspected = { raw, message: inspection.message };
     this.envelopeBytes.set(inspection.message, Buffer.byteLength(raw));
     return super.handleMessage(channel, buffer, pub, pattern);
+  }
+
+  /** An event whose payload broke the contract is kept with the other refused messages, under its own kind. */
+  private refuseInvalidEvent(error: unknown, data: unknown, context: unknown): void {
+    const invalid = invalidPayloadOf(error);
+    if (!invalid) return;
+    const channel = context instanceof RedisContext ? context.getChannel() : 'unknown';
+    // The raw text is gone by now: the packet is written again (its depth was capped, so this cannot overflow).
+    const raw = JSON.stringify({ pattern: channel, data }) ?? '';
+    // keep() never rejects: it logs and counts its own failures.
+    void this.deadLetters.keep('invalid-payload', invalid.message, channel, raw);
   }
 
   /**
