@@ -2,6 +2,8 @@ export { TracedClientRedis, NoReplyError, tracedRedisClient } from './lib/client
 export type { TracedRedisClientOptions, TracedRedisClientConfig } from './lib/client/traced-client-redis';
 export { redisConnectionOptions } from './lib/client/redis-connection.options';
 export { createRedisConnection } from './lib/client/redis-connection';
+export { RedisRecord, type RedisRecordOptions } from './lib/messaging/redis-record';
+export { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS, type DeadlineCheck } from './lib/messaging/message-deadline';
 export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server-redis';
 export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';
 export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
