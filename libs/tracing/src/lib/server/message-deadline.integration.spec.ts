@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Ctx, EventPattern, MessagePattern, Payload, type RedisContext } from '@nestjs/microservices';
+import { Ctx, EventPattern, MessagePattern, Payload, RedisContext } from '@nestjs/microservices';
 import { type RedisTestServer, startRedisTestServer } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
 import { lastValueFrom, timeout, TimeoutError } from 'rxjs';
@@ -24,8 +24,9 @@ const seen: { run: string; metadata: unknown }[] = [];
 @Controller()
 class DeadlineController {
   @EventPattern('deadline.event')
-  onEvent(@Payload() data: { run: string }, @Ctx() ctx: RedisContext): void {
-    seen.push({ run: data.run, metadata: ctx.getMetadata() });
+  // Nest 12 types a handler's extra arguments as `unknown`.
+  onEvent(@Payload() data: { run: string }, @Ctx() ctx: unknown): void {
+    seen.push({ run: data.run, metadata: ctx instanceof RedisContext ? ctx.getMetadata() : undefined });
     handled.emit(data.run);
   }
 
