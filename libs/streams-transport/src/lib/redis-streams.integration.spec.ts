@@ -13,6 +13,7 @@ import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestj
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { startRedisTestServer, type RedisTestServer } from '@nest-redis-otel/testing';
 import { parentSpanIdOf, spanIdOf, traceIdOf, useInMemoryTracing } from '@nest-redis-otel/testing/in-memory-tracing';
+import { RedisRecord } from '@nest-redis-otel/tracing';
 import { Redis } from 'ioredis';
 import { lastValueFrom, timeout, TimeoutError } from 'rxjs';
 import { ClientRedisStreams } from './client/client-redis-streams';
@@ -301,6 +302,51 @@ describe('Redis Streams transport against a real Redis', () => {
     await waitFor(async () => (await emit(run).then(() => true, () => false)));
     await call;
     expect(await server.checkReading()).toEqual({ reading: true });
+  });
+
+  it('an entry whose caller timed out while Redis was stalled is added when Redis resumes, then dead-lettered as expired, unhandled', async () => {
+    const deadLetterStream = `${prefix}dead-letters`;
+    await startServer({ deadLetterStream });
+    const events = client();
+    await events.connect();
+    await redis.stall(async () => {
+      const deadline = new Date(Date.now() + 300);
+      const added = lastValueFrom(events.emit('test.event', new RedisRecord({ run: 'late' }, { deadline })).pipe(timeout({ first: deadline })), { defaultValue: undefined });
+      await expect(added).rejects.toBeInstanceOf(TimeoutError);
+    });
+    const run = randomUUID();
+    const calls: string[] = [];
+    const collect = (call: Call) => calls.push(call.data.run);
+    handled.on('event', collect);
+    try {
+      const call = callOf(run);
+      await emit(run);
+      await call;
+      const letter = await waitFor(async () => (await plain.xrange(deadLetterStream, '-', '+'))[0]);
+      const fields = Object.fromEntries(chunk(letter[1]));
+      expect(fields).toMatchObject({ stream: `${prefix}test.event`, kind: 'expired' });
+      expect(fields['reason']).toMatch(/^added to the stream \d+ ms after its deadline/);
+      expect(calls).toEqual([run]);
+      expect(await waitForPending(0)).toBe(0);
+    } finally {
+      handled.off('event', collect);
+    }
+  });
+
+  it('lateness is when Redis added the entry, not when it is read: a backlog read after its deadline is handled', async () => {
+    const deadline = Date.now() - 60_000;
+    const run = randomUUID();
+    const call = callOf(run);
+    // Added (by its id's time) 1 s before a deadline that passed a minute ago, read only now.
+    await plain.xadd(`${prefix}test.event`, `${deadline - 1000}-0`, 'pattern', 'test.event', 'data', JSON.stringify({ run }), 'deadline', String(deadline));
+    await startServer();
+    expect((await call).data.run).toBe(run);
+  });
+
+  it('send with a RedisRecord: the handler gets the data alone, the caller the reply', async () => {
+    await startServer();
+    const deadline = new Date(Date.now() + WAIT_MS);
+    await expect(lastValueFrom(client().send('test.request', new RedisRecord({ n: 5 }, { deadline })))).resolves.toEqual({ doubled: 10 });
   });
 
   /** Polls Redis (another connection's bookkeeping: there is no event for it) until `read` gives something. */

@@ -8,9 +8,11 @@ import {
   injectTraceCarrier,
   type MessagingTracingOptions,
   MessageSpans,
+  DEADLINE_KEY,
   NoReplyError,
   RateLimitedLog,
   recordMessageFailure,
+  RedisRecord,
 } from '@nest-redis-otel/tracing';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
@@ -30,7 +32,8 @@ export interface ClientRedisStreamsOptions {
  * The client of `ServerRedisStreams`: `emit` adds an entry to the pattern's stream (XADD, trimmed), `send` adds one
  * with a correlation id and this client's reply list, and resolves with the reply pushed there. Every `emit` and
  * `send` runs under a PRODUCER span whose context travels in the entry's fields. Timeouts are the caller's
- * (`timeout()` on the observable); unsubscribing forgets the request.
+ * (`timeout()` on the observable); unsubscribing forgets the request. Data wrapped in a `RedisRecord` with a
+ * deadline carries it in a `deadline` field: the server refuses the entry if Redis added it later than that.
  */
 export class ClientRedisStreams extends ClientProxy {
   private readonly options: Required<Omit<ClientRedisStreamsOptions, 'tracing'>>;
@@ -100,7 +103,7 @@ export class ClientRedisStreams extends ClientProxy {
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
-    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: packet.data });
+    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: dataOf(packet.data) });
     try {
       const entryId = await this.add(pattern, packet.data, span);
       if (entryId) span.setAttribute('messaging.message.id', entryId);
@@ -116,7 +119,7 @@ export class ClientRedisStreams extends ClientProxy {
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(packet.pattern);
     const id = randomUUID();
-    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: packet.data, messageId: id });
+    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: dataOf(packet.data), messageId: id });
     let isEnded = false;
     const end = (error?: unknown) => {
       if (isEnded) return;
@@ -146,7 +149,9 @@ export class ClientRedisStreams extends ClientProxy {
   /** XADD, trimmed, with the context of the PRODUCER `span` in the entry's fields and the entry's size on the span. */
   private async add(pattern: string, data: unknown, span: Span, request?: { id: string; reply: string }): Promise<string | null> {
     await this.connect();
-    const fields = entryFields(pattern, data, injectTraceCarrier(trace.setSpan(otelContext.active(), span)), request);
+    const fields = entryFields(pattern, dataOf(data), injectTraceCarrier(trace.setSpan(otelContext.active(), span)), request);
+    const deadline = data instanceof RedisRecord ? data.options.deadline?.getTime() : undefined;
+    if (deadline !== undefined && !Number.isNaN(deadline)) fields.push(DEADLINE_KEY, String(deadline));
     span.setAttribute(ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, entryBytes(fields));
     const stream = this.options.streamPrefix + pattern;
     return (this.commands as Redis).xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
@@ -190,6 +195,11 @@ export class ClientRedisStreams extends ClientProxy {
   }
 }
 
+
+/** What the handler receives: a `RedisRecord`'s data, or the value itself. */
+function dataOf(value: unknown): unknown {
+  return value instanceof RedisRecord ? value.data : value;
+}
 
 /** The client definition for `ClientsModule.register([{ name, ...redisStreamsClient({ url }) }])`. */
 export function redisStreamsClient(options: ClientRedisStreamsOptions) {

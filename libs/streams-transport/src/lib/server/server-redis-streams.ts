@@ -3,7 +3,10 @@ import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { context as otelContext } from '@opentelemetry/api';
 import {
+  checkDeadline,
   createRedisConnection,
+  DEADLINE_KEY,
+  DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
   describeError,
   endMessageSpan,
   type MessagingTracingOptions,
@@ -51,6 +54,11 @@ export interface ServerRedisStreamsOptions {
   maxEntryBytes?: number;
   /** On close, how long running handlers may take to finish. */
   drainTimeoutMs?: number;
+  /**
+   * An entry with a `deadline` field (a `RedisRecord`'s) that Redis added less than this before the deadline is
+   * refused as `expired`: the bound on how far Redis's clock and the producer's may be apart. Default 100 ms.
+   */
+  clockSkewAllowanceMs?: number;
   tracing?: MessagingTracingOptions;
 }
 
@@ -109,6 +117,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       deadLetterStream: options.deadLetterStream ?? DEFAULT_DEAD_LETTER_STREAM,
       maxEntryBytes: options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
       drainTimeoutMs: options.drainTimeoutMs ?? 8000,
+      clockSkewAllowanceMs: options.clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
     };
     this.messageSpans = new MessageSpans(options.tracing);
   }
@@ -243,6 +252,9 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       if (read.message.pattern !== pattern) {
         return await this.deadLetter(stream, entryId, fields, 'unknown-pattern', `pattern "${read.message.pattern.slice(0, 100)}" on stream "${stream}"`);
       }
+      // Judged by when Redis added the entry (its id's time), not when it is read: a backlog is not late.
+      const lateness = checkDeadline(fieldValue(fields, DEADLINE_KEY), entryTimeMs(entryId), this.options.clockSkewAllowanceMs);
+      if (lateness.late) return await this.deadLetter(stream, entryId, fields, lateness.kind, `added to the stream ${lateness.reason}`);
       if (deliveries > this.options.maxDeliveries) {
         return await this.deadLetter(stream, entryId, fields, 'poison', `delivered ${deliveries} times, never handled`);
       }
@@ -336,6 +348,17 @@ async function settle(result: unknown): Promise<unknown> {
 /** What an RPC error becomes on the wire: Nest's filters give plain objects; an Error keeps its name and message. */
 function serializeError(error: unknown): unknown {
   return error instanceof Error ? { name: error.name, message: error.message } : error;
+}
+
+/** The value of `name` in an entry's `[field, value, …]` list, the first one if repeated. */
+function fieldValue(fields: readonly string[], name: string): string | undefined {
+  for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === name) return fields[index + 1];
+  return undefined;
+}
+
+/** When Redis added an entry, on its clock: the `<ms>` of its `<ms>-<seq>` id. */
+function entryTimeMs(entryId: string): number {
+  return Number(entryId.slice(0, entryId.indexOf('-')));
 }
 
 function delay(ms: number): Promise<void> {

@@ -28,6 +28,6 @@ export function checkDeadline(value: unknown, seenAtMs: number, allowanceMs: num
   return {
     late: true,
     kind: 'expired',
-    reason: `seen at ${new Date(seenAtMs).toISOString()}, ${seenAtMs - deadline} ms after its deadline ${new Date(deadline).toISOString()} (clock skew allowance ${allowanceMs} ms): its producer had given up`,
+    reason: `${seenAtMs - deadline} ms after its deadline ${new Date(deadline).toISOString()} (at ${new Date(seenAtMs).toISOString()}, clock skew allowance ${allowanceMs} ms): its producer had given up`,
   };
 }
