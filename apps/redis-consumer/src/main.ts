@@ -18,6 +18,7 @@ async function bootstrap(): Promise<void> {
     tracing: { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } },
     maxMessageBytes: config.maxMessageBytes,
     deadLetters: config.deadLetterMaxEntries > 0 && { key: config.deadLetterKey, maxEntries: config.deadLetterMaxEntries },
+    clockSkewAllowanceMs: config.clockSkewAllowanceMs,
   });
   // Streams mode: item messages from Redis Streams; the pub/sub server stays for the tutorial's raw channel.
   const streams =
@@ -26,6 +27,7 @@ async function bootstrap(): Promise<void> {
           url: config.redisUrl,
           ...config.streams,
           maxEntryBytes: config.maxMessageBytes,
+          clockSkewAllowanceMs: config.clockSkewAllowanceMs,
           tracing: { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } },
         })
       : undefined;

@@ -10,7 +10,7 @@ export { TraceContextDeserializer } from './lib/server/trace-context.deserialize
 export { inspectMessage, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES } from './lib/server/message-guard';
 export type { Inspection, RejectionKind } from './lib/server/message-guard';
 export { DeadLetters, DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letters';
-export { RawChannelPublisher } from './lib/raw-channel/raw-channel.publisher';
+export { RawChannelPublisher, LatePublishError, type RawPublishOptions } from './lib/raw-channel/raw-channel.publisher';
 export { TracingModule } from './lib/module/tracing.module';
 export { TRACING_MODULE_OPTIONS, type TracingModuleOptions } from './lib/module/tracing.module-definition';
 export { MessageTracingInterceptor } from './lib/module/message-tracing.interceptor';

@@ -9,6 +9,7 @@ describe('redis-consumer configuration', () => {
       maxMessageBytes: 1048576,
       deadLetterKey: 'redis-consumer:dead-letters',
       deadLetterMaxEntries: 1000,
+      clockSkewAllowanceMs: 100,
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
       traceContextValidation: false,
       messagingTransport: 'pubsub',
@@ -25,6 +26,7 @@ describe('redis-consumer configuration', () => {
         MAX_MESSAGE_BYTES: '65536',
         DEAD_LETTER_KEY: 'dlq',
         DEAD_LETTER_MAX_ENTRIES: '0',
+        CLOCK_SKEW_ALLOWANCE_MS: '0',
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'json',
         TRACECONTEXT_VALIDATION: '1',
@@ -41,6 +43,7 @@ describe('redis-consumer configuration', () => {
       maxMessageBytes: 65536,
       deadLetterKey: 'dlq',
       deadLetterMaxEntries: 0,
+      clockSkewAllowanceMs: 0,
       logging: { level: 'debug', format: 'json' },
       traceContextValidation: true,
       messagingTransport: 'streams',
@@ -59,6 +62,10 @@ describe('redis-consumer configuration', () => {
   it('rejects an unknown MESSAGING_TRANSPORT and a claim idle time under 100 ms, naming the variable', () => {
     expect(() => loadConfig({ MESSAGING_TRANSPORT: 'nats' })).toThrow(/MESSAGING_TRANSPORT="nats" is invalid/);
     expect(() => loadConfig({ STREAMS_CLAIM_IDLE_MS: '5' })).toThrow(/STREAMS_CLAIM_IDLE_MS="5" is invalid/);
+  });
+
+  it('rejects a CLOCK_SKEW_ALLOWANCE_MS over a minute, naming the variable', () => {
+    expect(() => loadConfig({ CLOCK_SKEW_ALLOWANCE_MS: '60001' })).toThrow(/CLOCK_SKEW_ALLOWANCE_MS="60001" is invalid/);
   });
 
   it('rejects a REDIS_URL that is not a redis:// URL, naming the variable', () => {

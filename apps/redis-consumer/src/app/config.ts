@@ -15,6 +15,11 @@ export interface AppConfig {
   /** Redis list where refused messages are kept, newest first, with their reason. */
   deadLetterKey: string;
   deadLetterMaxEntries: number;
+  /**
+   * How far the clocks of items-api, Redis and this service may be apart: a message is refused as expired from its
+   * deadline minus this (set it the same in both apps).
+   */
+  clockSkewAllowanceMs: number;
   logging: { level: LogLevel; format: LogFormat };
   /** Carries out the W3C trace-context test suite's callbacks (TRACECONTEXT_VALIDATION=1). */
   traceContextValidation: boolean;
@@ -44,6 +49,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     maxMessageBytes: envInteger(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 512 * 1024 * 1024),
     deadLetterKey: env['DEAD_LETTER_KEY'] || 'redis-consumer:dead-letters',
     deadLetterMaxEntries: envInteger(env, 'DEAD_LETTER_MAX_ENTRIES', 1000, 0, 1_000_000),
+    clockSkewAllowanceMs: envInteger(env, 'CLOCK_SKEW_ALLOWANCE_MS', 100, 0, 60_000),
     logging: envLogging(env),
     traceContextValidation: envChoice(env, 'TRACECONTEXT_VALIDATION', ['0', '1']) === '1',
     messagingTransport: envChoice(env, 'MESSAGING_TRANSPORT', ['pubsub', 'streams']),
