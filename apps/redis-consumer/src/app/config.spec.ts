@@ -13,7 +13,7 @@ describe('redis-consumer configuration', () => {
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
       traceContextValidation: false,
       messagingTransport: 'pubsub',
-      streams: { group: 'redis-consumer', claimIdleMs: 30_000, maxDeliveries: 5 },
+      streams: { group: 'redis-consumer', claimIdleMs: 30_000, maxDeliveries: 5, concurrency: 16 },
     });
   });
 
@@ -35,6 +35,7 @@ describe('redis-consumer configuration', () => {
         STREAMS_CONSUMER: 'worker-1',
         STREAMS_CLAIM_IDLE_MS: '5000',
         STREAMS_MAX_DELIVERIES: '3',
+        STREAMS_CONCURRENCY: '4',
       }),
     ).toEqual({
       redisUrl: 'rediss://user:pw@cache:6380',
@@ -47,7 +48,7 @@ describe('redis-consumer configuration', () => {
       logging: { level: 'debug', format: 'json' },
       traceContextValidation: true,
       messagingTransport: 'streams',
-      streams: { group: 'workers', consumer: 'worker-1', claimIdleMs: 5000, maxDeliveries: 3 },
+      streams: { group: 'workers', consumer: 'worker-1', claimIdleMs: 5000, maxDeliveries: 3, concurrency: 4 },
     });
   });
 
@@ -62,6 +63,7 @@ describe('redis-consumer configuration', () => {
   it('rejects an unknown MESSAGING_TRANSPORT and a claim idle time under 100 ms, naming the variable', () => {
     expect(() => loadConfig({ MESSAGING_TRANSPORT: 'nats' })).toThrow(/MESSAGING_TRANSPORT="nats" is invalid/);
     expect(() => loadConfig({ STREAMS_CLAIM_IDLE_MS: '5' })).toThrow(/STREAMS_CLAIM_IDLE_MS="5" is invalid/);
+    expect(() => loadConfig({ STREAMS_CONCURRENCY: '0' })).toThrow(/STREAMS_CONCURRENCY="0" is invalid: expected an integer from 1 to 1000/);
   });
 
   it('rejects a CLOCK_SKEW_ALLOWANCE_MS over a minute, naming the variable', () => {

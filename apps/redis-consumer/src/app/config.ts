@@ -37,6 +37,8 @@ export interface AppConfig {
     claimIdleMs: number;
     /** After this many deliveries an entry goes to the dead-letter stream, unhandled. */
     maxDeliveries: number;
+    /** Handlers running at once; a slow entry holds one slot, not the replica. */
+    concurrency: number;
   };
 }
 
@@ -58,6 +60,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
       ...(env['STREAMS_CONSUMER'] && { consumer: env['STREAMS_CONSUMER'] }),
       claimIdleMs: envInteger(env, 'STREAMS_CLAIM_IDLE_MS', 30_000, 100, 86_400_000),
       maxDeliveries: envInteger(env, 'STREAMS_MAX_DELIVERIES', 5, 1, 1000),
+      concurrency: envInteger(env, 'STREAMS_CONCURRENCY', 16, 1, 1000),
     },
   };
 }

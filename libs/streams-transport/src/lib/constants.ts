@@ -3,8 +3,10 @@ export const DEFAULT_STREAM_PREFIX = 'stream:';
 /** XADD … MAXLEN ~ this: Redis trims whole macro-nodes, so a stream holds at least this many entries. */
 export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
 export const DEFAULT_GROUP = 'consumers';
-/** Entries read per XREADGROUP, handled concurrently before the next read. */
+/** At most this many entries are read per XREADGROUP (fewer when fewer handler slots are free). */
 export const DEFAULT_BATCH_SIZE = 32;
+/** Handlers running at once on one server: a slow entry holds one slot, the others go on. */
+export const DEFAULT_CONCURRENCY = 16;
 /** How long a read waits for new entries; also how soon a close is noticed by an idle reader. */
 export const DEFAULT_BLOCK_MS = 1000;
 /** Entries pending longer than this on any consumer (crashed, or its handler failed) are claimed. */

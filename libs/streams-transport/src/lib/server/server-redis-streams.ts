@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
@@ -23,6 +24,7 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_BLOCK_MS,
   DEFAULT_CLAIM_IDLE_MS,
+  DEFAULT_CONCURRENCY,
   DEFAULT_DEAD_LETTER_STREAM,
   DEFAULT_GROUP,
   DEFAULT_MAX_DELIVERIES,
@@ -43,7 +45,13 @@ export interface ServerRedisStreamsOptions {
    * first handles the entries it had read but not acknowledged. Default: the host name.
    */
   consumer?: string;
+  /** At most this many entries per read (fewer when fewer handler slots are free). */
   batchSize?: number;
+  /**
+   * Handlers running at once. Entries are read as slots free up, so a slow handler holds its slot only, not the
+   * replica. Default 16.
+   */
+  concurrency?: number;
   blockMs?: number;
   /** Entries pending longer than this on any consumer are claimed (XAUTOCLAIM). */
   claimIdleMs?: number;
@@ -97,6 +105,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   private reading?: Promise<void>;
   private isClosing = false;
   private inFlight = 0;
+  /** `slot-free` when a handler finishes: the reader and close wait for it. */
+  private readonly handlers = new EventEmitter();
+  /** `<stream> <entry id>` of the entries being handled here: never claimed back by this consumer while running. */
+  private readonly handling = new Set<string>();
   private lastClaimAt = 0;
   /** Streams whose own pending entries were all handled since start (read with `>` from then on). */
   private readonly pendingDone = new Set<string>();
@@ -111,6 +123,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       group: options.group ?? DEFAULT_GROUP,
       consumer: options.consumer ?? hostname(),
       batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+      concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
       blockMs: options.blockMs ?? DEFAULT_BLOCK_MS,
       claimIdleMs: options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
       maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
@@ -142,14 +155,17 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   /** Stops reading, lets running handlers finish (within `drainTimeoutMs`), then closes the connections. */
   async close(): Promise<void> {
     this.isClosing = true;
-    const deadline = Date.now() + this.options.drainTimeoutMs;
-    // The loop ends after its batch's handlers. A read blocked on a live Redis returns within blockMs; one queued
-    // while Redis is away never returns: that wait is bounded, and the handlers are then waited for on their own.
-    await withTimeout<unknown>(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, this.options.blockMs + 1000)).catch(() => undefined);
-    while (this.inFlight > 0 && Date.now() < deadline) await delay(20);
-    if (this.inFlight > 0) this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
-    // Rejects a read still queued; an entry it had taken stays pending for this consumer's next start (or a claim).
+    // No new entry is taken: a blocked read is cut now (handlers run while the reader waits for new entries). An
+    // entry Redis had already handed to it stays pending for this consumer's next start (or a claim).
     this.reader?.disconnect();
+    this.handlers.emit('slot-free'); // a reader waiting for a slot sees the close
+    await withTimeout<unknown>(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, 1000)).catch(() => undefined);
+    if (this.inFlight > 0) {
+      const drained = withTimeout(this.drained(), this.options.drainTimeoutMs);
+      if (!(await drained.then(() => true, () => false))) {
+        this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
+      }
+    }
     // QUIT waits for Redis to answer: not for long when it is away.
     await withTimeout<unknown>(this.commands?.quit() ?? Promise.resolve(), 1000).catch(() => this.commands?.disconnect());
   }
@@ -178,6 +194,16 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
+  private async drained(): Promise<void> {
+    while (this.inFlight > 0) await once(this.handlers, 'slot-free');
+  }
+
+  /** How many more handlers may start now; waits until one may (or the server closes). */
+  private async freeSlots(): Promise<number> {
+    while (this.inFlight >= this.options.concurrency && !this.isClosing) await once(this.handlers, 'slot-free');
+    return this.options.concurrency - this.inFlight;
+  }
+
   private async readLoop(): Promise<void> {
     while (!this.isClosing && this.streams.length > 0) {
       try {
@@ -195,8 +221,13 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
-  /** First this consumer's own pending entries (from a previous run), then new ones (`>`), blocking. */
+  /**
+   * First this consumer's own pending entries (from a previous run), then new ones (`>`), blocking; as many as there
+   * are free handler slots. The handlers are started, not awaited: the next read waits for a free slot only.
+   */
   private async readBatch(): Promise<void> {
+    const free = await this.freeSlots();
+    if (this.isClosing) return;
     const ids = this.streams.map((stream) => (this.pendingDone.has(stream) ? '>' : (this.pendingFrom.get(stream) ?? '0')));
     const readingPending = ids.some((id) => id !== '>');
     const reply = (await this.reader?.call(
@@ -205,7 +236,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       this.options.group,
       this.options.consumer,
       'COUNT',
-      this.options.batchSize,
+      Math.min(this.options.batchSize, free),
       // Explicit ids (own pending entries) never block; `>` does.
       ...(readingPending ? [] : ['BLOCK', this.options.blockMs]),
       'STREAMS',
@@ -215,16 +246,15 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     // Reading works; a slow batch of handlers after it must not make the reader look stuck to a health probe.
     this.lastReadOkAt = Date.now();
     const byStream = new Map(reply ?? []);
-    const work: Promise<void>[] = [];
     for (const [index, stream] of this.streams.entries()) {
       const entries = byStream.get(stream) ?? [];
       if (ids[index] !== '>') {
         if (entries.length === 0) this.pendingDone.add(stream);
         else this.pendingFrom.set(stream, entries[entries.length - 1][0]);
       }
-      for (const entry of entries) work.push(this.handleEntry(stream, entry, ids[index] !== '>'));
+      // Never rejects (handleEntry logs its failures); the read loop goes on while it runs.
+      for (const entry of entries) void this.handleEntry(stream, entry, ids[index] !== '>');
     }
-    await Promise.all(work);
   }
 
   /** Entries idle longer than `claimIdleMs` on any consumer of the group become this one's, and are handled. */
@@ -233,15 +263,23 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     for (const stream of this.streams) {
       let cursor = '0-0';
       do {
-        const [next, entries] = (await this.commands?.xautoclaim(stream, this.options.group, this.options.consumer, this.options.claimIdleMs, cursor, 'COUNT', this.options.batchSize)) as [string, Entry[]];
-        await Promise.all(entries.map((entry) => this.handleEntry(stream, entry, true)));
+        const free = await this.freeSlots();
+        if (this.isClosing) return;
+        const count = Math.min(this.options.batchSize, free);
+        const [next, entries] = (await this.commands?.xautoclaim(stream, this.options.group, this.options.consumer, this.options.claimIdleMs, cursor, 'COUNT', count)) as [string, Entry[]];
+        // An entry still running here (a handler slower than claimIdleMs) is not started twice: it is acknowledged
+        // when it finishes.
+        for (const entry of entries) if (!this.handling.has(`${stream} ${entry[0]}`)) void this.handleEntry(stream, entry, true);
         cursor = next;
       } while (cursor !== '0-0' && !this.isClosing);
     }
   }
 
+  /** Handles one entry in a handler slot; never rejects (a failure is logged, the entry left pending). */
   private async handleEntry(stream: string, [entryId, fields]: Entry, isRedelivery: boolean): Promise<void> {
     this.inFlight++;
+    const key = `${stream} ${entryId}`;
+    this.handling.add(key);
     try {
       const deliveries = isRedelivery ? await this.deliveryCount(stream, entryId) : 1;
       // An entry trimmed (MAXLEN) or deleted while pending comes back without fields: nothing to handle.
@@ -263,7 +301,9 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       // Left pending: claimed again after `claimIdleMs`, dead-lettered after `maxDeliveries`.
       this.problems.write('handle', `Entry ${entryId} of ${stream} not handled: ${describeError(error).message}`);
     } finally {
+      this.handling.delete(key);
       this.inFlight--;
+      this.handlers.emit('slot-free');
     }
   }
 
