@@ -349,6 +349,41 @@ describe('Redis Streams transport against a real Redis', () => {
     await expect(lastValueFrom(client().send('test.request', new RedisRecord({ n: 5 }, { deadline })))).resolves.toEqual({ doubled: 10 });
   });
 
+  it('forged requests (anyone who can XADD) push nothing to a reply list, live or not; the real caller is answered once', async () => {
+    await startServer();
+    const requests = client();
+    await expect(lastValueFrom(requests.send('test.request', { n: 1 }))).resolves.toEqual({ doubled: 2 });
+    // The live client's reply list, as a forger reading the stream would learn it.
+    const [[, realFields]] = await plain.xrange(`${prefix}test.request`, '-', '+');
+    const liveList = Object.fromEntries(chunk(realFields))['reply'];
+    const idleList = `reply:${randomUUID()}`;
+    const forged = plain.pipeline();
+    for (let index = 0; index < 50; index++) {
+      for (const list of [liveList, idleList]) forged.xadd(`${prefix}test.request`, '*', 'pattern', 'test.request', 'data', '{"n":1}', 'id', randomUUID(), 'reply', list);
+    }
+    await forged.exec();
+    // Handled and acknowledged, all of them; the last real request after them is still answered.
+    await expect(lastValueFrom(requests.send('test.request', { n: 2 }))).resolves.toEqual({ doubled: 4 });
+    expect(await waitForPending(0, `${prefix}test.request`)).toBe(0);
+    expect(await plain.exists(idleList, liveList)).toBe(0); // nothing pushed, no expiry set or lengthened
+  });
+
+  it('a reply to a request whose caller timed out is not pushed (the client withdrew its ticket)', async () => {
+    const requests = client();
+    await expect(lastValueFrom(requests.send('test.request', { n: 3 }).pipe(timeout(200)))).rejects.toBeInstanceOf(TimeoutError);
+    const [[, fields]] = await plain.xrange(`${prefix}test.request`, '-', '+');
+    const { reply, id } = Object.fromEntries(chunk(fields));
+    await requests.close(); // nobody pops the list: what the server pushes stays there
+    expect(await plain.exists(`${reply}:${id}`)).toBe(0);
+    await startServer();
+    // Read (no lag) and acknowledged (none pending): the request was handled.
+    await waitFor(async () => {
+      const [group] = (await plain.xinfo('GROUPS', `${prefix}test.request`)) as unknown[][];
+      return group[group.indexOf('lag') + 1] === 0 && group[group.indexOf('pending') + 1] === 0;
+    });
+    expect(await plain.exists(reply)).toBe(0);
+  });
+
   /** Polls Redis (another connection's bookkeeping: there is no event for it) until `read` gives something. */
   async function waitFor<T>(read: () => Promise<T | false | undefined>, timeoutMs = WAIT_MS): Promise<T> {
     const deadline = Date.now() + timeoutMs;

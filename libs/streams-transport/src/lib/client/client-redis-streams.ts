@@ -16,7 +16,14 @@ import {
 } from '@nest-redis-otel/tracing';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
-import { ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, DEFAULT_MAX_STREAM_LENGTH, DEFAULT_STREAM_PREFIX, REPLY_LIST_PREFIX } from '../constants';
+import {
+  ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE,
+  DEFAULT_MAX_STREAM_LENGTH,
+  DEFAULT_STREAM_PREFIX,
+  REPLY_LIST_PREFIX,
+  REPLY_LIST_TTL_MS,
+  replyTicketKey,
+} from '../constants';
 import { entryBytes, entryFields } from '../stream-entry';
 
 export interface ClientRedisStreamsOptions {
@@ -142,7 +149,12 @@ export class ClientRedisStreams extends ClientProxy {
     });
     return () => {
       // A timeout or a cancellation before the reply: the request failed for its caller.
-      if (this.waiting.delete(id)) end(new NoReplyError(packet.pattern));
+      if (this.waiting.delete(id)) {
+        end(new NoReplyError(packet.pattern));
+        // Nobody reads a late reply: without its ticket the server does not push it. If this fails, the ticket
+        // expires by itself (REPLY_LIST_TTL_MS).
+        this.commands?.del(replyTicketKey(this.replyList, id)).catch(() => undefined);
+      }
     };
   }
 
@@ -154,7 +166,17 @@ export class ClientRedisStreams extends ClientProxy {
     if (deadline !== undefined && !Number.isNaN(deadline)) fields.push(DEADLINE_KEY, String(deadline));
     span.setAttribute(ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, entryBytes(fields));
     const stream = this.options.streamPrefix + pattern;
-    return (this.commands as Redis).xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
+    const commands = this.commands as Redis;
+    if (!request) return commands.xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
+    // The request and the ticket that lets the server push its one reply, together or not at all.
+    const results = await commands
+      .multi()
+      .set(replyTicketKey(request.reply, request.id), '1', 'PX', REPLY_LIST_TTL_MS)
+      .xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields)
+      .exec();
+    const failed = results?.find(([error]) => error)?.[0];
+    if (!results || failed) throw failed ?? new Error('The request transaction was discarded');
+    return results[1][1] as string | null;
   }
 
   /** One loop per client, on a connection of its own, while requests wait for replies. */

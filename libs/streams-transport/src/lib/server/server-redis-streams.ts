@@ -31,6 +31,7 @@ import {
   DEFAULT_MAX_ENTRY_BYTES,
   DEFAULT_STREAM_PREFIX,
   REPLY_LIST_TTL_MS,
+  replyTicketKey,
 } from '../constants';
 import { isRejection, readEntry } from '../stream-entry';
 
@@ -86,6 +87,17 @@ export class RedisStreamsContext extends BaseRpcContext<[string, string, number]
 }
 
 type Entry = [id: string, fields: string[] | null];
+
+/**
+ * KEYS[1] the reply list, KEYS[2] the request's ticket; ARGV[1] the reply, ARGV[2] the list's time to live (ms).
+ * Pushes only by deleting the ticket the requesting client set: a forged request (no ticket) or a second reply to
+ * the same request pushes nothing, so nobody can flood a client's list or keep it alive through this server.
+ */
+const PUSH_REPLY_SCRIPT = `
+if redis.call('DEL', KEYS[2]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
 
 /**
  * A Nest microservice transport on Redis Streams with a consumer group: at-least-once delivery, acknowledged after
@@ -331,10 +343,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
           recordMessageFailure(span, error);
           if (!isRequest) throw error;
           // A request is answered either way: the caller gets the error, the entry is done.
-          await this.reply(message.reply as string, { id: message.id, err: serializeError(error), isDisposed: true });
+          await this.reply(message.reply as string, message.id as string, { err: serializeError(error) });
           return;
         }
-        if (isRequest) await this.reply(message.reply as string, { id: message.id, response, isDisposed: true });
+        if (isRequest) await this.reply(message.reply as string, message.id as string, { response });
       });
       await this.ack(stream, entryId);
     } finally {
@@ -351,8 +363,13 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     await this.commands?.xack(stream, this.options.group, entryId);
   }
 
-  private async reply(list: string, packet: Record<string, unknown>): Promise<void> {
-    await this.commands?.multi().lpush(list, JSON.stringify(packet)).pexpire(list, REPLY_LIST_TTL_MS).exec();
+  /** Pushes the reply to `list` if the request's ticket is still there (see PUSH_REPLY_SCRIPT); else logs why not. */
+  private async reply(list: string, id: string, outcome: { response: unknown } | { err: unknown }): Promise<void> {
+    const packet = JSON.stringify({ id, ...outcome, isDisposed: true });
+    const pushed = await this.commands?.eval(PUSH_REPLY_SCRIPT, 2, list, replyTicketKey(list, id), packet, REPLY_LIST_TTL_MS);
+    if (pushed === 0) {
+      this.problems.write('no-ticket', `Reply to request ${id.slice(0, 100)} not pushed to ${list.slice(0, 100)}: no ticket (its caller stopped waiting, it was answered already, or the request was forged)`);
+    }
   }
 
   /** Kept in the dead-letter stream with why, acknowledged (so never delivered again), counted, logged once a minute. */
