@@ -10,6 +10,7 @@ import { WORKSPACE_ROOT } from '@nest-redis-otel/testing';
 import { badInput } from './bad-input';
 import { type Figure, figuresTable, SECTION_END, SECTION_START, withSection } from './figures';
 import { type Durations, deadCollector, redisOutage, shutdownUnderLoad, steadyRun } from './scenarios';
+import { redisStall } from './stall-scenarios';
 import { type StreamsDurations, streamsKillAndRestart, streamsReplicas } from './streams-scenarios';
 
 // The full run uses a real deployment's batching, and the exporter's default 10 s timeout against the dead peer.
@@ -60,6 +61,10 @@ async function main(): Promise<number> {
     return result;
   });
   await run(`Redis outage (${durations.outageSeconds} s)`, () => redisOutage(durations));
+  const stallSeconds = values.smoke ? 3 : 10;
+  for (const transport of ['pubsub', 'streams'] as const) {
+    await run(`Redis stalled (${stallSeconds} s, SIGSTOP), ${transport}`, () => redisStall({ seconds: stallSeconds, transport }));
+  }
   await run(`steady load (${durations.steadyRate} req/s for ${durations.steadySeconds} s)`, () => steadyRun(durations));
   await run(`dead collector (${durations.deadCollectorSeconds} s)`, () => deadCollector(durations));
   await run('SIGTERM under load', () => shutdownUnderLoad());

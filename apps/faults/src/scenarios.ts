@@ -242,7 +242,8 @@ async function signalAndTime(app: ServedApp, signals: number): Promise<{ code: n
   return { code, ms: performance.now() - started };
 }
 
-function summarize(statuses: readonly number[]): string {
+/** `57×503, 2×504`: how many answers of each status. */
+export function summarize(statuses: readonly number[]): string {
   const counts = new Map<number, number>();
   for (const status of statuses) counts.set(status, (counts.get(status) ?? 0) + 1);
   return [...counts].map(([status, count]) => `${count}×${status || 'no answer'}`).join(' ');

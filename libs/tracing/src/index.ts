@@ -2,6 +2,8 @@ export { TracedClientRedis, NoReplyError, tracedRedisClient } from './lib/client
 export type { TracedRedisClientOptions, TracedRedisClientConfig } from './lib/client/traced-client-redis';
 export { redactRedisUrl, redisConnectionOptions } from './lib/client/redis-connection.options';
 export { createRedisConnection } from './lib/client/redis-connection';
+export { RedisRecord, type RedisRecordOptions } from './lib/messaging/redis-record';
+export { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS, type DeadlineCheck } from './lib/messaging/message-deadline';
 export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server-redis';
 export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';
 export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
@@ -9,7 +11,7 @@ export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_ME
 export type { Inspection, RejectionKind } from './lib/server/message-guard';
 export { INVALID_PAYLOAD, InvalidPayloadError, InvalidPayloadException, invalidPayloadOf } from './lib/server/invalid-payload.exception';
 export { DeadLetters, DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letters';
-export { RawChannelPublisher } from './lib/raw-channel/raw-channel.publisher';
+export { RawChannelPublisher, LatePublishError, type RawPublishOptions } from './lib/raw-channel/raw-channel.publisher';
 export { TracingModule } from './lib/module/tracing.module';
 export { TRACING_MODULE_OPTIONS, type TracingModuleOptions } from './lib/module/tracing.module-definition';
 export { MessageTracingInterceptor } from './lib/module/message-tracing.interceptor';

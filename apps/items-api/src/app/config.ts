@@ -9,8 +9,13 @@ export interface AppConfig {
   redisUrl: string;
   /** How long `GET /api/items/:id` waits for redis-consumer's reply before answering 504. */
   replyTimeoutMs: number;
-  /** How long `POST /api/items` waits for Redis to accept the event before answering 503. */
+  /**
+   * How long `POST /api/items` and `GET /api/pub` wait for Redis to take the message before answering 503; also the
+   * deadline the message carries (a consumer refuses it later than that).
+   */
   publishTimeoutMs: number;
+  /** How far the clocks of items-api, Redis and redis-consumer may be apart (set it the same in both apps). */
+  clockSkewAllowanceMs: number;
   logging: { level: LogLevel; format: LogFormat };
   /** `POST /api/tracecontext/validate` for the W3C trace-context test suite (TRACECONTEXT_VALIDATION=1). */
   traceContextValidation: boolean;
@@ -22,11 +27,20 @@ export interface AppConfig {
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
 export function loadConfig(env: Environment = process.env): AppConfig {
+  const publishTimeoutMs = envInteger(env, 'PUBLISH_TIMEOUT_MS', 1500, 1, 600_000);
+  const clockSkewAllowanceMs = envInteger(env, 'CLOCK_SKEW_ALLOWANCE_MS', 100, 0, 60_000);
+  // A publish acknowledged later than `deadline - 2 × allowance` is answered 503 (see ItemsController.create).
+  if (2 * clockSkewAllowanceMs >= publishTimeoutMs) {
+    throw new Error(
+      `PUBLISH_TIMEOUT_MS=${publishTimeoutMs} must be more than twice CLOCK_SKEW_ALLOWANCE_MS=${clockSkewAllowanceMs}: raise the first or lower the second`,
+    );
+  }
   return {
     port: envInteger(env, 'PORT', 3000, 0, 65535),
     redisUrl: envRedisUrl(env),
     replyTimeoutMs: envInteger(env, 'REPLY_TIMEOUT_MS', 5000, 1, 600_000),
-    publishTimeoutMs: envInteger(env, 'PUBLISH_TIMEOUT_MS', 1500, 1, 600_000),
+    publishTimeoutMs,
+    clockSkewAllowanceMs,
     logging: envLogging(env),
     traceContextValidation: envChoice(env, 'TRACECONTEXT_VALIDATION', ['0', '1']) === '1',
     messagingTransport: envChoice(env, 'MESSAGING_TRANSPORT', ['pubsub', 'streams']),

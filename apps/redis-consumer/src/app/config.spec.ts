@@ -10,10 +10,11 @@ describe('redis-consumer configuration', () => {
       maxMessageDepth: 32,
       deadLetterKey: 'redis-consumer:dead-letters',
       deadLetterMaxEntries: 1000,
+      clockSkewAllowanceMs: 100,
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
       traceContextValidation: false,
       messagingTransport: 'pubsub',
-      streams: { group: 'redis-consumer', claimIdleMs: 30_000, maxDeliveries: 5 },
+      streams: { group: 'redis-consumer', claimIdleMs: 30_000, maxDeliveries: 5, concurrency: 16 },
     });
   });
 
@@ -27,6 +28,7 @@ describe('redis-consumer configuration', () => {
         MAX_MESSAGE_DEPTH: '16',
         DEAD_LETTER_KEY: 'dlq',
         DEAD_LETTER_MAX_ENTRIES: '0',
+        CLOCK_SKEW_ALLOWANCE_MS: '0',
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'json',
         TRACECONTEXT_VALIDATION: '1',
@@ -35,6 +37,7 @@ describe('redis-consumer configuration', () => {
         STREAMS_CONSUMER: 'worker-1',
         STREAMS_CLAIM_IDLE_MS: '5000',
         STREAMS_MAX_DELIVERIES: '3',
+        STREAMS_CONCURRENCY: '4',
       }),
     ).toEqual({
       redisUrl: 'rediss://user:pw@cache:6380',
@@ -44,10 +47,11 @@ describe('redis-consumer configuration', () => {
       maxMessageDepth: 16,
       deadLetterKey: 'dlq',
       deadLetterMaxEntries: 0,
+      clockSkewAllowanceMs: 0,
       logging: { level: 'debug', format: 'json' },
       traceContextValidation: true,
       messagingTransport: 'streams',
-      streams: { group: 'workers', consumer: 'worker-1', claimIdleMs: 5000, maxDeliveries: 3 },
+      streams: { group: 'workers', consumer: 'worker-1', claimIdleMs: 5000, maxDeliveries: 3, concurrency: 4 },
     });
   });
 
@@ -66,6 +70,11 @@ describe('redis-consumer configuration', () => {
   it('rejects an unknown MESSAGING_TRANSPORT and a claim idle time under 100 ms, naming the variable', () => {
     expect(() => loadConfig({ MESSAGING_TRANSPORT: 'nats' })).toThrow(/MESSAGING_TRANSPORT="nats" is invalid/);
     expect(() => loadConfig({ STREAMS_CLAIM_IDLE_MS: '5' })).toThrow(/STREAMS_CLAIM_IDLE_MS="5" is invalid/);
+    expect(() => loadConfig({ STREAMS_CONCURRENCY: '0' })).toThrow(/STREAMS_CONCURRENCY="0" is invalid: expected an integer from 1 to 1000/);
+  });
+
+  it('rejects a CLOCK_SKEW_ALLOWANCE_MS over a minute, naming the variable', () => {
+    expect(() => loadConfig({ CLOCK_SKEW_ALLOWANCE_MS: '60001' })).toThrow(/CLOCK_SKEW_ALLOWANCE_MS="60001" is invalid/);
   });
 
   it('rejects a REDIS_URL that is not a redis:// URL, naming the variable', () => {

@@ -17,6 +17,11 @@ export interface AppConfig {
   /** Redis list where refused messages are kept, newest first, with their reason. */
   deadLetterKey: string;
   deadLetterMaxEntries: number;
+  /**
+   * How far the clocks of items-api, Redis and this service may be apart: a message is refused as expired from its
+   * deadline minus this (set it the same in both apps).
+   */
+  clockSkewAllowanceMs: number;
   logging: { level: LogLevel; format: LogFormat };
   /** Carries out the W3C trace-context test suite's callbacks (TRACECONTEXT_VALIDATION=1). */
   traceContextValidation: boolean;
@@ -34,6 +39,8 @@ export interface AppConfig {
     claimIdleMs: number;
     /** After this many deliveries an entry goes to the dead-letter stream, unhandled. */
     maxDeliveries: number;
+    /** Handlers running at once; a slow entry holds one slot, not the replica. */
+    concurrency: number;
   };
 }
 
@@ -48,6 +55,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     maxMessageDepth: envInteger(env, 'MAX_MESSAGE_DEPTH', 32, 8, 256),
     deadLetterKey: env['DEAD_LETTER_KEY'] || 'redis-consumer:dead-letters',
     deadLetterMaxEntries: envInteger(env, 'DEAD_LETTER_MAX_ENTRIES', 1000, 0, 1_000_000),
+    clockSkewAllowanceMs: envInteger(env, 'CLOCK_SKEW_ALLOWANCE_MS', 100, 0, 60_000),
     logging: envLogging(env),
     traceContextValidation: envChoice(env, 'TRACECONTEXT_VALIDATION', ['0', '1']) === '1',
     messagingTransport: envChoice(env, 'MESSAGING_TRANSPORT', ['pubsub', 'streams']),
@@ -56,6 +64,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
       ...(env['STREAMS_CONSUMER'] && { consumer: env['STREAMS_CONSUMER'] }),
       claimIdleMs: envInteger(env, 'STREAMS_CLAIM_IDLE_MS', 30_000, 100, 86_400_000),
       maxDeliveries: envInteger(env, 'STREAMS_MAX_DELIVERIES', 5, 1, 1000),
+      concurrency: envInteger(env, 'STREAMS_CONCURRENCY', 16, 1, 1000),
     },
   };
 }

@@ -28,6 +28,7 @@ export async function createConsumerApp(config: AppConfig): Promise<ConsumerApp>
     tracing,
     maxMessageBytes: config.maxMessageBytes,
     maxMessageDepth: config.maxMessageDepth,
+    clockSkewAllowanceMs: config.clockSkewAllowanceMs,
     deadLetters: config.deadLetterMaxEntries > 0 && { key: config.deadLetterKey, maxEntries: config.deadLetterMaxEntries },
     // Streams mode: item messages from Redis Streams only (a PUBLISH on their channels must not bypass the group's
     // at-least-once delivery); the pub/sub server keeps the tutorial's raw channel.
@@ -40,6 +41,7 @@ export async function createConsumerApp(config: AppConfig): Promise<ConsumerApp>
           ...config.streams,
           maxEntryBytes: config.maxMessageBytes,
           maxEntryDepth: config.maxMessageDepth,
+          clockSkewAllowanceMs: config.clockSkewAllowanceMs,
           tracing,
         })
       : undefined;

@@ -3,8 +3,10 @@ export const DEFAULT_STREAM_PREFIX = 'stream:';
 /** XADD … MAXLEN ~ this: Redis trims whole macro-nodes, so a stream holds at least this many entries. */
 export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
 export const DEFAULT_GROUP = 'consumers';
-/** Entries read per XREADGROUP, handled concurrently before the next read. */
+/** At most this many entries are read per XREADGROUP (fewer when fewer handler slots are free). */
 export const DEFAULT_BATCH_SIZE = 32;
+/** Handlers running at once on one server: a slow entry holds one slot, the others go on. */
+export const DEFAULT_CONCURRENCY = 16;
 /** How long a read waits for new entries; also how soon a close is noticed by an idle reader. */
 export const DEFAULT_BLOCK_MS = 1000;
 /** Entries pending longer than this on any consumer (crashed, or its handler failed) are claimed. */
@@ -18,8 +20,15 @@ export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
  * consumer LPUSH into a key of the application's (`item:<id>`, a queue of another service).
  */
 export const REPLY_LIST_PREFIX = 'reply:';
-/** A reply list nobody reads any more (its client is gone) expires after this. */
+/** A reply list nobody reads any more (its client is gone) expires after this; so does an unused reply ticket. */
 export const REPLY_LIST_TTL_MS = 60_000;
+/**
+ * The key the client sets next to each request (`<reply list>:<request id>`), in the same transaction as its XADD,
+ * and the server deletes to push the reply: one reply per ticket, none to a list whose client did not ask.
+ */
+export function replyTicketKey(replyList: string, requestId: string): string {
+  return `${replyList}:${requestId}`;
+}
 /** The redelivery count on CONSUMER spans, named like the conventions' `messaging.servicebus.message.delivery_count`. */
 export const ATTR_DELIVERY_COUNT = 'messaging.redis.message.delivery_count';
 /** From the messaging conventions (incubating entry point only, so copied): the entry's size, on both sides. */

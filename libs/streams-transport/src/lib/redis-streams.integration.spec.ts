@@ -13,6 +13,7 @@ import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestj
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { startRedisTestServer, type RedisTestServer } from '@nest-redis-otel/testing';
 import { parentSpanIdOf, spanIdOf, traceIdOf, useInMemoryTracing } from '@nest-redis-otel/testing/in-memory-tracing';
+import { RedisRecord } from '@nest-redis-otel/tracing';
 import { Redis } from 'ioredis';
 import { lastValueFrom, timeout, TimeoutError } from 'rxjs';
 import { ClientRedisStreams } from './client/client-redis-streams';
@@ -302,6 +303,86 @@ describe('Redis Streams transport against a real Redis', () => {
     await waitFor(async () => (await emit(run).then(() => true, () => false)));
     await call;
     expect(await server.checkReading()).toEqual({ reading: true });
+  });
+
+  it('an entry whose caller timed out while Redis was stalled is added when Redis resumes, then dead-lettered as expired, unhandled', async () => {
+    const deadLetterStream = `${prefix}dead-letters`;
+    await startServer({ deadLetterStream });
+    const events = client();
+    await events.connect();
+    await redis.stall(async () => {
+      const deadline = new Date(Date.now() + 300);
+      const added = lastValueFrom(events.emit('test.event', new RedisRecord({ run: 'late' }, { deadline })).pipe(timeout({ first: deadline })), { defaultValue: undefined });
+      await expect(added).rejects.toBeInstanceOf(TimeoutError);
+    });
+    const run = randomUUID();
+    const calls: string[] = [];
+    const collect = (call: Call) => calls.push(call.data.run);
+    handled.on('event', collect);
+    try {
+      const call = callOf(run);
+      await emit(run);
+      await call;
+      const letter = await waitFor(async () => (await plain.xrange(deadLetterStream, '-', '+'))[0]);
+      const fields = Object.fromEntries(chunk(letter[1]));
+      expect(fields).toMatchObject({ stream: `${prefix}test.event`, kind: 'expired' });
+      expect(fields['reason']).toMatch(/^added to the stream \d+ ms after its deadline/);
+      expect(calls).toEqual([run]);
+      expect(await waitForPending(0)).toBe(0);
+    } finally {
+      handled.off('event', collect);
+    }
+  });
+
+  it('lateness is when Redis added the entry, not when it is read: a backlog read after its deadline is handled', async () => {
+    const deadline = Date.now() - 60_000;
+    const run = randomUUID();
+    const call = callOf(run);
+    // Added (by its id's time) 1 s before a deadline that passed a minute ago, read only now.
+    await plain.xadd(`${prefix}test.event`, `${deadline - 1000}-0`, 'pattern', 'test.event', 'data', JSON.stringify({ run }), 'deadline', String(deadline));
+    await startServer();
+    expect((await call).data.run).toBe(run);
+  });
+
+  it('send with a RedisRecord: the handler gets the data alone, the caller the reply', async () => {
+    await startServer();
+    const deadline = new Date(Date.now() + WAIT_MS);
+    await expect(lastValueFrom(client().send('test.request', new RedisRecord({ n: 5 }, { deadline })))).resolves.toEqual({ doubled: 10 });
+  });
+
+  it('forged requests (anyone who can XADD) push nothing to a reply list, live or not; the real caller is answered once', async () => {
+    await startServer();
+    const requests = client();
+    await expect(lastValueFrom(requests.send('test.request', { n: 1 }))).resolves.toEqual({ doubled: 2 });
+    // The live client's reply list, as a forger reading the stream would learn it.
+    const [[, realFields]] = await plain.xrange(`${prefix}test.request`, '-', '+');
+    const liveList = Object.fromEntries(chunk(realFields))['reply'];
+    const idleList = `reply:${randomUUID()}`;
+    const forged = plain.pipeline();
+    for (let index = 0; index < 50; index++) {
+      for (const list of [liveList, idleList]) forged.xadd(`${prefix}test.request`, '*', 'pattern', 'test.request', 'data', '{"n":1}', 'id', randomUUID(), 'reply', list);
+    }
+    await forged.exec();
+    // Handled and acknowledged, all of them; the last real request after them is still answered.
+    await expect(lastValueFrom(requests.send('test.request', { n: 2 }))).resolves.toEqual({ doubled: 4 });
+    expect(await waitForPending(0, `${prefix}test.request`)).toBe(0);
+    expect(await plain.exists(idleList, liveList)).toBe(0); // nothing pushed, no expiry set or lengthened
+  });
+
+  it('a reply to a request whose caller timed out is not pushed (the client withdrew its ticket)', async () => {
+    const requests = client();
+    await expect(lastValueFrom(requests.send('test.request', { n: 3 }).pipe(timeout(200)))).rejects.toBeInstanceOf(TimeoutError);
+    const [[, fields]] = await plain.xrange(`${prefix}test.request`, '-', '+');
+    const { reply, id } = Object.fromEntries(chunk(fields));
+    await requests.close(); // nobody pops the list: what the server pushes stays there
+    expect(await plain.exists(`${reply}:${id}`)).toBe(0);
+    await startServer();
+    // Read (no lag) and acknowledged (none pending): the request was handled.
+    await waitFor(async () => {
+      const [group] = (await plain.xinfo('GROUPS', `${prefix}test.request`)) as unknown[][];
+      return group[group.indexOf('lag') + 1] === 0 && group[group.indexOf('pending') + 1] === 0;
+    });
+    expect(await plain.exists(reply)).toBe(0);
   });
 
   /** Polls Redis (another connection's bookkeeping: there is no event for it) until `read` gives something. */

@@ -16,6 +16,11 @@ export interface RedisTestServer {
    * refused for a `REDIS_URL` server.
    */
   restart(whileDown?: () => Promise<void>): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP) while `whileStalled` runs, then lets it go on (SIGCONT): connections stay open and
+   * commands queue in its socket, as with a Redis stuck on a slow disk or a paused VM. Refused for a `REDIS_URL` server.
+   */
+  stall<T>(whileStalled: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -48,7 +53,8 @@ export async function startRedisTestServer({
   if (externalUrl && !requirePrivate) {
     const stop = () => Promise.resolve(); // not ours to stop
     const restart = () => Promise.reject(new Error('REDIS_URL names a Redis this test does not own: not restarting it'));
-    return { url: externalUrl, port: Number(new URL(externalUrl).port || 6379), isPrivate: false, restart, stop };
+    const stall = () => Promise.reject(new Error('REDIS_URL names a Redis this test does not own: not stalling it'));
+    return { url: externalUrl, port: Number(new URL(externalUrl).port || 6379), isPrivate: false, restart, stall, stop };
   }
   const port = await findFreePort();
   const folder = appendOnly ? mkdtempSync(join(tmpdir(), 'redis-aof-')) : undefined;
@@ -67,7 +73,17 @@ export async function startRedisTestServer({
         child = await spawnRedisServer(port, args);
       }
     },
+    stall: async (whileStalled) => {
+      child.kill('SIGSTOP');
+      try {
+        return await whileStalled();
+      } finally {
+        child.kill('SIGCONT');
+      }
+    },
     stop: async () => {
+      // A stopped process does not act on SIGTERM until it is continued.
+      child.kill('SIGCONT');
       await stopProcess(child);
       if (folder) rmSync(folder, { recursive: true, force: true });
     },

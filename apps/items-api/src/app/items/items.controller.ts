@@ -5,6 +5,7 @@ import {
   Controller,
   GatewayTimeoutException,
   Get,
+  Headers,
   HttpCode,
   HttpStatus,
   Inject,
@@ -19,6 +20,7 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiGatewayTimeoutResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -33,11 +35,12 @@ import {
   type Item,
   type ItemCreatedEvent,
 } from '@nest-redis-otel/item-messages';
-import { INVALID_PAYLOAD, RateLimitedLog } from '@nest-redis-otel/tracing';
+import { INVALID_PAYLOAD, RateLimitedLog, RedisRecord } from '@nest-redis-otel/tracing';
 import { firstValueFrom, lastValueFrom, timeout, TimeoutError } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { RequestId } from '../request-id/request-id.middleware';
 import { CreateItemDto } from './create-item.dto';
+import { IDEMPOTENCY_KEY_HEADER, itemIdFor } from './idempotency-key';
 import { ITEMS_CLIENT } from './items.client';
 import { ItemAcceptedResponse, ItemResponse } from './item.responses';
 import { ParseItemIdPipe } from './parse-item-id.pipe';
@@ -54,22 +57,52 @@ export class ItemsController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Accepts an item and emits `item.created`; redis-consumer stores it. */
+  /**
+   * Accepts an item and emits `item.created`; redis-consumer stores it. The event carries the moment this request
+   * gives up (`PUBLISH_TIMEOUT_MS`): a consumer refuses it later than that, so nothing is stored after a 503.
+   */
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ summary: 'Accept an item: emits the item.created event over Redis; redis-consumer stores it' })
+  @ApiOperation({
+    summary: 'Accept an item: emits the item.created event over Redis; redis-consumer stores it',
+    description:
+      'The event carries a deadline, the moment this request answers 503 (PUBLISH_TIMEOUT_MS after it began): ' +
+      'redis-consumer refuses it later than that (kept in its dead letters as "expired"). So a 503 means that ' +
+      'nothing will be stored after the answer; it may have been stored before it, when Redis took the event but ' +
+      'acknowledged it too late. Retry with the same Idempotency-Key: however many attempts were stored, there is ' +
+      'one item, under the same id.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'A new UUID per item, the same on its retries: every request with this key gets the same item id (the last one stored wins)',
+  })
   @ApiAcceptedResponse({ type: ItemAcceptedResponse })
-  @ApiBadRequestResponse({ description: 'The body is invalid; the message lists each field error' })
-  @ApiServiceUnavailableResponse({ description: 'Redis did not accept the event in time; nothing was published' })
-  async create(@Body() body: CreateItemDto, @RequestId() requestId: string): Promise<ItemAcceptedResponse> {
-    const event: ItemCreatedEvent = { id: randomUUID(), name: body.name, price: body.price ?? null, requestId };
+  @ApiBadRequestResponse({ description: 'The body or the Idempotency-Key is invalid; the message says what is wrong' })
+  @ApiServiceUnavailableResponse({
+    description:
+      'Redis did not take the event within PUBLISH_TIMEOUT_MS: nothing will be stored after this answer (it may ' +
+      'have been before it); retry with the same Idempotency-Key',
+  })
+  async create(
+    @Body() body: CreateItemDto,
+    @RequestId() requestId: string,
+    @Headers(IDEMPOTENCY_KEY_HEADER) idempotencyKey?: string,
+  ): Promise<ItemAcceptedResponse> {
+    const deadline = new Date(Date.now() + this.config.publishTimeoutMs);
+    const event: ItemCreatedEvent = { id: itemIdFor(idempotencyKey, randomUUID), name: body.name, price: body.price ?? null, requestId };
     try {
-      await lastValueFrom(this.client.emit(ITEM_CREATED, event).pipe(timeout(this.config.publishTimeoutMs)), {
+      await lastValueFrom(this.client.emit(ITEM_CREATED, new RedisRecord(event, { deadline })).pipe(timeout({ first: deadline })), {
         defaultValue: undefined,
       });
     } catch (error) {
       this.failures.write('item.created', `item.created not published: ${describe(error)}`);
-      throw new ServiceUnavailableException('Redis is unavailable: the item was not accepted, retry later');
+      throw new ServiceUnavailableException('Redis did not take the item in time: it will not be stored after this answer; retry with the same Idempotency-Key');
+    }
+    // Taken so close to the deadline that a consumer whose clock is ahead may judge it late: not a promise to make.
+    if (Date.now() > deadline.getTime() - 2 * this.config.clockSkewAllowanceMs) {
+      this.failures.write('item.created', 'item.created acknowledged by Redis too close to its deadline: answered 503');
+      throw new ServiceUnavailableException('Redis took the item too late to be sure it will be stored; retry with the same Idempotency-Key');
     }
     return { id: event.id, requestId };
   }

@@ -8,13 +8,22 @@ import {
   injectTraceCarrier,
   type MessagingTracingOptions,
   MessageSpans,
+  DEADLINE_KEY,
   NoReplyError,
   RateLimitedLog,
   recordMessageFailure,
+  RedisRecord,
 } from '@nest-redis-otel/tracing';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
-import { ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, DEFAULT_MAX_STREAM_LENGTH, DEFAULT_STREAM_PREFIX, REPLY_LIST_PREFIX } from '../constants';
+import {
+  ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE,
+  DEFAULT_MAX_STREAM_LENGTH,
+  DEFAULT_STREAM_PREFIX,
+  REPLY_LIST_PREFIX,
+  REPLY_LIST_TTL_MS,
+  replyTicketKey,
+} from '../constants';
 import { entryBytes, entryFields } from '../stream-entry';
 
 export interface ClientRedisStreamsOptions {
@@ -30,7 +39,8 @@ export interface ClientRedisStreamsOptions {
  * The client of `ServerRedisStreams`: `emit` adds an entry to the pattern's stream (XADD, trimmed), `send` adds one
  * with a correlation id and this client's reply list, and resolves with the reply pushed there. Every `emit` and
  * `send` runs under a PRODUCER span whose context travels in the entry's fields. Timeouts are the caller's
- * (`timeout()` on the observable); unsubscribing forgets the request.
+ * (`timeout()` on the observable); unsubscribing forgets the request. Data wrapped in a `RedisRecord` with a
+ * deadline carries it in a `deadline` field: the server refuses the entry if Redis added it later than that.
  */
 export class ClientRedisStreams extends ClientProxy {
   private readonly options: Required<Omit<ClientRedisStreamsOptions, 'tracing'>>;
@@ -100,7 +110,7 @@ export class ClientRedisStreams extends ClientProxy {
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
-    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: packet.data });
+    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: dataOf(packet.data) });
     try {
       const entryId = await this.add(pattern, packet.data, span);
       if (entryId) span.setAttribute('messaging.message.id', entryId);
@@ -116,7 +126,7 @@ export class ClientRedisStreams extends ClientProxy {
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(packet.pattern);
     const id = randomUUID();
-    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: packet.data, messageId: id });
+    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: dataOf(packet.data), messageId: id });
     let isEnded = false;
     const end = (error?: unknown) => {
       if (isEnded) return;
@@ -139,17 +149,34 @@ export class ClientRedisStreams extends ClientProxy {
     });
     return () => {
       // A timeout or a cancellation before the reply: the request failed for its caller.
-      if (this.waiting.delete(id)) end(new NoReplyError(packet.pattern));
+      if (this.waiting.delete(id)) {
+        end(new NoReplyError(packet.pattern));
+        // Nobody reads a late reply: without its ticket the server does not push it. If this fails, the ticket
+        // expires by itself (REPLY_LIST_TTL_MS).
+        this.commands?.del(replyTicketKey(this.replyList, id)).catch(() => undefined);
+      }
     };
   }
 
   /** XADD, trimmed, with the context of the PRODUCER `span` in the entry's fields and the entry's size on the span. */
   private async add(pattern: string, data: unknown, span: Span, request?: { id: string; reply: string }): Promise<string | null> {
     await this.connect();
-    const fields = entryFields(pattern, data, injectTraceCarrier(trace.setSpan(otelContext.active(), span)), request);
+    const fields = entryFields(pattern, dataOf(data), injectTraceCarrier(trace.setSpan(otelContext.active(), span)), request);
+    const deadline = data instanceof RedisRecord ? data.options.deadline?.getTime() : undefined;
+    if (deadline !== undefined && !Number.isNaN(deadline)) fields.push(DEADLINE_KEY, String(deadline));
     span.setAttribute(ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, entryBytes(fields));
     const stream = this.options.streamPrefix + pattern;
-    return (this.commands as Redis).xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
+    const commands = this.commands as Redis;
+    if (!request) return commands.xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
+    // The request and the ticket that lets the server push its one reply, together or not at all.
+    const results = await commands
+      .multi()
+      .set(replyTicketKey(request.reply, request.id), '1', 'PX', REPLY_LIST_TTL_MS)
+      .xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields)
+      .exec();
+    const failed = results?.find(([error]) => error)?.[0];
+    if (!results || failed) throw failed ?? new Error('The request transaction was discarded');
+    return results[1][1] as string | null;
   }
 
   /** One loop per client, on a connection of its own, while requests wait for replies. */
@@ -190,6 +217,11 @@ export class ClientRedisStreams extends ClientProxy {
   }
 }
 
+
+/** What the handler receives: a `RedisRecord`'s data, or the value itself. */
+function dataOf(value: unknown): unknown {
+  return value instanceof RedisRecord ? value.data : value;
+}
 
 /** The client definition for `ClientsModule.register([{ name, ...redisStreamsClient({ url }) }])`. */
 export function redisStreamsClient(options: ClientRedisStreamsOptions) {

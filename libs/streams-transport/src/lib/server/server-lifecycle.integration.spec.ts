@@ -29,16 +29,33 @@ interface Call {
 const handled = new EventEmitter();
 /** Runs whose handler waits until the test releases it. */
 const held = new Map<string, Promise<void>>();
+/** Handlers running now, and the most that ever ran at once. */
+const running = { now: 0, most: 0 };
 
 @Controller()
 class LifecycleController {
   @EventPattern('life.event')
   async onEvent(@Payload() data: { run: string }, @Ctx() ctx: RedisStreamsContext): Promise<void> {
     const call: Call = { run: data.run, deliveries: ctx.getDeliveryCount(), spanId: trace.getActiveSpan()?.spanContext().spanId };
-    handled.emit('started', call);
-    await held.get(data.run);
+    running.most = Math.max(running.most, ++running.now);
+    try {
+      handled.emit('started', call);
+      await held.get(data.run);
+    } finally {
+      running.now--;
+    }
     handled.emit('event', call);
   }
+}
+
+/** Holds the handler of `run` until the returned function is called. */
+function hold(run: string): () => void {
+  let release = () => undefined as void;
+  held.set(run, new Promise<void>((resolve) => (release = resolve)));
+  return () => {
+    release();
+    held.delete(run);
+  };
 }
 
 @Module({ controllers: [LifecycleController] })
@@ -220,6 +237,40 @@ describe('ServerRedisStreams life cycle against a real Redis (append-only file)'
     await waitForPending(0);
     expect(warnings.filter((line) => line.includes('too-large'))).toHaveLength(1);
     expect(warnings.filter((line) => line.includes('not-json'))).toHaveLength(1);
+  });
+
+  it('one slow handler does not hold the replica: entries added while it runs are handled, then it is acknowledged too', async () => {
+    await startServer();
+    const slow = randomUUID();
+    const release = hold(slow);
+    const slowStarted = nextCall(slow, 'started');
+    const slowDone = nextCall(slow);
+    await emit(slow);
+    await slowStarted;
+    const quick = [randomUUID(), randomUUID(), randomUUID()];
+    const quickDone = quick.map((run) => nextCall(run));
+    for (const run of quick) await emit(run);
+    await Promise.all(quickDone); // while the slow one is still held
+    await waitForPending(1); // the quick ones acknowledged, the slow one pending
+    release();
+    await slowDone;
+    await waitForPending(0);
+  });
+
+  it('at most `concurrency` handlers run at once; the rest wait for a free slot, unread', async () => {
+    const runs = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const releases = runs.map((run) => hold(run));
+    for (const run of runs) await emit(run); // queued before the server starts: one read could take them all
+    running.most = 0;
+    const started = runs.map((run) => nextCall(run, 'started'));
+    const done = runs.map((run) => nextCall(run));
+    await startServer({ concurrency: 2 });
+    await Promise.all(started.slice(0, 2));
+    expect(await pending()).toBe(2); // the others were not even read: another replica may take them
+    for (const release of releases) release();
+    await Promise.all(done);
+    expect(running.most).toBe(2);
+    await waitForPending(0);
   });
 
   it('parentMode link: the CONSUMER span starts a new trace, linked to the PRODUCER span', async () => {

@@ -1,9 +1,13 @@
+import { EventEmitter, once } from 'node:events';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { context as otelContext } from '@opentelemetry/api';
 import {
+  checkDeadline,
   createRedisConnection,
+  DEADLINE_KEY,
+  DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
   DEFAULT_MAX_MESSAGE_DEPTH,
   describeError,
   endMessageSpan,
@@ -23,12 +27,14 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_BLOCK_MS,
   DEFAULT_CLAIM_IDLE_MS,
+  DEFAULT_CONCURRENCY,
   DEFAULT_DEAD_LETTER_STREAM,
   DEFAULT_GROUP,
   DEFAULT_MAX_DELIVERIES,
   DEFAULT_MAX_ENTRY_BYTES,
   DEFAULT_STREAM_PREFIX,
   REPLY_LIST_TTL_MS,
+  replyTicketKey,
 } from '../constants';
 import { isRejection, readEntry } from '../stream-entry';
 
@@ -43,7 +49,13 @@ export interface ServerRedisStreamsOptions {
    * first handles the entries it had read but not acknowledged. Default: the host name.
    */
   consumer?: string;
+  /** At most this many entries per read (fewer when fewer handler slots are free). */
   batchSize?: number;
+  /**
+   * Handlers running at once. Entries are read as slots free up, so a slow handler holds its slot only, not the
+   * replica. Default 16.
+   */
+  concurrency?: number;
   blockMs?: number;
   /** Entries pending longer than this on any consumer are claimed (XAUTOCLAIM). */
   claimIdleMs?: number;
@@ -56,6 +68,11 @@ export interface ServerRedisStreamsOptions {
   maxEntryDepth?: number;
   /** On close, how long running handlers may take to finish. */
   drainTimeoutMs?: number;
+  /**
+   * An entry with a `deadline` field (a `RedisRecord`'s) that Redis added less than this before the deadline is
+   * refused as `expired`: the bound on how far Redis's clock and the producer's may be apart. Default 100 ms.
+   */
+  clockSkewAllowanceMs?: number;
   tracing?: MessagingTracingOptions;
 }
 
@@ -77,6 +94,17 @@ export class RedisStreamsContext extends BaseRpcContext<[string, string, number]
 type Entry = [id: string, fields: string[] | null];
 
 /**
+ * KEYS[1] the reply list, KEYS[2] the request's ticket; ARGV[1] the reply, ARGV[2] the list's time to live (ms).
+ * Pushes only by deleting the ticket the requesting client set: a forged request (no ticket) or a second reply to
+ * the same request pushes nothing, so nobody can flood a client's list or keep it alive through this server.
+ */
+const PUSH_REPLY_SCRIPT = `
+if redis.call('DEL', KEYS[2]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+/**
  * A Nest microservice transport on Redis Streams with a consumer group: at-least-once delivery, acknowledged after
  * the handler succeeded, its own pending entries handled again on start, stale ones of dead consumers claimed,
  * poison entries moved to a dead-letter stream. Every handler runs under a CONSUMER span whose parent (or link) is
@@ -94,6 +122,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   private reading?: Promise<void>;
   private isClosing = false;
   private inFlight = 0;
+  /** `slot-free` when a handler finishes: the reader and close wait for it. */
+  private readonly handlers = new EventEmitter();
+  /** `<stream> <entry id>` of the entries being handled here: never claimed back by this consumer while running. */
+  private readonly handling = new Set<string>();
   private lastClaimAt = 0;
   /** Streams whose own pending entries were all handled since start (read with `>` from then on). */
   private readonly pendingDone = new Set<string>();
@@ -108,6 +140,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       group: options.group ?? DEFAULT_GROUP,
       consumer: options.consumer ?? hostname(),
       batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+      concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
       blockMs: options.blockMs ?? DEFAULT_BLOCK_MS,
       claimIdleMs: options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
       maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
@@ -115,6 +148,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       maxEntryBytes: options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
       maxEntryDepth: options.maxEntryDepth ?? DEFAULT_MAX_MESSAGE_DEPTH,
       drainTimeoutMs: options.drainTimeoutMs ?? 8000,
+      clockSkewAllowanceMs: options.clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
     };
     this.messageSpans = new MessageSpans(options.tracing);
   }
@@ -139,14 +173,17 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   /** Stops reading, lets running handlers finish (within `drainTimeoutMs`), then closes the connections. */
   async close(): Promise<void> {
     this.isClosing = true;
-    const deadline = Date.now() + this.options.drainTimeoutMs;
-    // The loop ends after its batch's handlers. A read blocked on a live Redis returns within blockMs; one queued
-    // while Redis is away never returns: that wait is bounded, and the handlers are then waited for on their own.
-    await withTimeout<unknown>(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, this.options.blockMs + 1000)).catch(() => undefined);
-    while (this.inFlight > 0 && Date.now() < deadline) await delay(20);
-    if (this.inFlight > 0) this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
-    // Rejects a read still queued; an entry it had taken stays pending for this consumer's next start (or a claim).
+    // No new entry is taken: a blocked read is cut now (handlers run while the reader waits for new entries). An
+    // entry Redis had already handed to it stays pending for this consumer's next start (or a claim).
     this.reader?.disconnect();
+    this.handlers.emit('slot-free'); // a reader waiting for a slot sees the close
+    await withTimeout<unknown>(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, 1000)).catch(() => undefined);
+    if (this.inFlight > 0) {
+      const drained = withTimeout(this.drained(), this.options.drainTimeoutMs);
+      if (!(await drained.then(() => true, () => false))) {
+        this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
+      }
+    }
     // QUIT waits for Redis to answer: not for long when it is away.
     await withTimeout<unknown>(this.commands?.quit() ?? Promise.resolve(), 1000).catch(() => this.commands?.disconnect());
   }
@@ -175,6 +212,16 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
+  private async drained(): Promise<void> {
+    while (this.inFlight > 0) await once(this.handlers, 'slot-free');
+  }
+
+  /** How many more handlers may start now; waits until one may (or the server closes). */
+  private async freeSlots(): Promise<number> {
+    while (this.inFlight >= this.options.concurrency && !this.isClosing) await once(this.handlers, 'slot-free');
+    return this.options.concurrency - this.inFlight;
+  }
+
   private async readLoop(): Promise<void> {
     while (!this.isClosing && this.streams.length > 0) {
       try {
@@ -192,8 +239,13 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
-  /** First this consumer's own pending entries (from a previous run), then new ones (`>`), blocking. */
+  /**
+   * First this consumer's own pending entries (from a previous run), then new ones (`>`), blocking; as many as there
+   * are free handler slots. The handlers are started, not awaited: the next read waits for a free slot only.
+   */
   private async readBatch(): Promise<void> {
+    const free = await this.freeSlots();
+    if (this.isClosing) return;
     const ids = this.streams.map((stream) => (this.pendingDone.has(stream) ? '>' : (this.pendingFrom.get(stream) ?? '0')));
     const readingPending = ids.some((id) => id !== '>');
     const reply = (await this.reader?.call(
@@ -202,7 +254,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       this.options.group,
       this.options.consumer,
       'COUNT',
-      this.options.batchSize,
+      Math.min(this.options.batchSize, free),
       // Explicit ids (own pending entries) never block; `>` does.
       ...(readingPending ? [] : ['BLOCK', this.options.blockMs]),
       'STREAMS',
@@ -212,16 +264,15 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     // Reading works; a slow batch of handlers after it must not make the reader look stuck to a health probe.
     this.lastReadOkAt = Date.now();
     const byStream = new Map(reply ?? []);
-    const work: Promise<void>[] = [];
     for (const [index, stream] of this.streams.entries()) {
       const entries = byStream.get(stream) ?? [];
       if (ids[index] !== '>') {
         if (entries.length === 0) this.pendingDone.add(stream);
         else this.pendingFrom.set(stream, entries[entries.length - 1][0]);
       }
-      for (const entry of entries) work.push(this.handleEntry(stream, entry, ids[index] !== '>'));
+      // Never rejects (handleEntry logs its failures); the read loop goes on while it runs.
+      for (const entry of entries) void this.handleEntry(stream, entry, ids[index] !== '>');
     }
-    await Promise.all(work);
   }
 
   /** Entries idle longer than `claimIdleMs` on any consumer of the group become this one's, and are handled. */
@@ -230,15 +281,23 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     for (const stream of this.streams) {
       let cursor = '0-0';
       do {
-        const [next, entries] = (await this.commands?.xautoclaim(stream, this.options.group, this.options.consumer, this.options.claimIdleMs, cursor, 'COUNT', this.options.batchSize)) as [string, Entry[]];
-        await Promise.all(entries.map((entry) => this.handleEntry(stream, entry, true)));
+        const free = await this.freeSlots();
+        if (this.isClosing) return;
+        const count = Math.min(this.options.batchSize, free);
+        const [next, entries] = (await this.commands?.xautoclaim(stream, this.options.group, this.options.consumer, this.options.claimIdleMs, cursor, 'COUNT', count)) as [string, Entry[]];
+        // An entry still running here (a handler slower than claimIdleMs) is not started twice: it is acknowledged
+        // when it finishes.
+        for (const entry of entries) if (!this.handling.has(`${stream} ${entry[0]}`)) void this.handleEntry(stream, entry, true);
         cursor = next;
       } while (cursor !== '0-0' && !this.isClosing);
     }
   }
 
+  /** Handles one entry in a handler slot; never rejects (a failure is logged, the entry left pending). */
   private async handleEntry(stream: string, [entryId, fields]: Entry, isRedelivery: boolean): Promise<void> {
     this.inFlight++;
+    const key = `${stream} ${entryId}`;
+    this.handling.add(key);
     try {
       const deliveries = isRedelivery ? await this.deliveryCount(stream, entryId) : 1;
       // An entry trimmed (MAXLEN) or deleted while pending comes back without fields: nothing to handle.
@@ -249,6 +308,9 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       if (read.message.pattern !== pattern) {
         return await this.deadLetter(stream, entryId, fields, 'unknown-pattern', `pattern "${read.message.pattern.slice(0, 100)}" on stream "${stream}"`);
       }
+      // Judged by when Redis added the entry (its id's time), not when it is read: a backlog is not late.
+      const lateness = checkDeadline(fieldValue(fields, DEADLINE_KEY), entryTimeMs(entryId), this.options.clockSkewAllowanceMs);
+      if (lateness.late) return await this.deadLetter(stream, entryId, fields, lateness.kind, `added to the stream ${lateness.reason}`);
       if (deliveries > this.options.maxDeliveries) {
         return await this.deadLetter(stream, entryId, fields, 'poison', `delivered ${deliveries} times, never handled`);
       }
@@ -259,7 +321,9 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       // Left pending: claimed again after `claimIdleMs`, dead-lettered after `maxDeliveries`.
       this.problems.write('handle', `Entry ${entryId} of ${stream} not handled: ${describeError(error).message}`);
     } finally {
+      this.handling.delete(key);
       this.inFlight--;
+      this.handlers.emit('slot-free');
     }
   }
 
@@ -293,10 +357,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
             throw error;
           }
           // A request is answered either way: the caller gets the error, the entry is done.
-          await this.reply(message.reply as string, { id: message.id, err: serializeError(error), isDisposed: true });
+          await this.reply(message.reply as string, message.id as string, { err: serializeError(error) });
           return;
         }
-        if (isRequest) await this.reply(message.reply as string, { id: message.id, response, isDisposed: true });
+        if (isRequest) await this.reply(message.reply as string, message.id as string, { response });
       });
       if (invalid) return invalid;
       await this.ack(stream, entryId);
@@ -315,8 +379,13 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     await this.commands?.xack(stream, this.options.group, entryId);
   }
 
-  private async reply(list: string, packet: Record<string, unknown>): Promise<void> {
-    await this.commands?.multi().lpush(list, JSON.stringify(packet)).pexpire(list, REPLY_LIST_TTL_MS).exec();
+  /** Pushes the reply to `list` if the request's ticket is still there (see PUSH_REPLY_SCRIPT); else logs why not. */
+  private async reply(list: string, id: string, outcome: { response: unknown } | { err: unknown }): Promise<void> {
+    const packet = JSON.stringify({ id, ...outcome, isDisposed: true });
+    const pushed = await this.commands?.eval(PUSH_REPLY_SCRIPT, 2, list, replyTicketKey(list, id), packet, REPLY_LIST_TTL_MS);
+    if (pushed === 0) {
+      this.problems.write('no-ticket', `Reply to request ${id.slice(0, 100)} not pushed to ${list.slice(0, 100)}: no ticket (its caller stopped waiting, it was answered already, or the request was forged)`);
+    }
   }
 
   /** Kept in the dead-letter stream with why, acknowledged (so never delivered again), counted, logged once a minute. */
@@ -352,6 +421,17 @@ async function settle(result: unknown): Promise<unknown> {
 /** What an RPC error becomes on the wire: Nest's filters give plain objects; an Error keeps its name and message. */
 function serializeError(error: unknown): unknown {
   return error instanceof Error ? { name: error.name, message: error.message } : error;
+}
+
+/** The value of `name` in an entry's `[field, value, …]` list, the first one if repeated. */
+function fieldValue(fields: readonly string[], name: string): string | undefined {
+  for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === name) return fields[index + 1];
+  return undefined;
+}
+
+/** When Redis added an entry, on its clock: the `<ms>` of its `<ms>-<seq>` id. */
+function entryTimeMs(entryId: string): number {
+  return Number(entryId.slice(0, entryId.indexOf('-')));
 }
 
 function delay(ms: number): Promise<void> {

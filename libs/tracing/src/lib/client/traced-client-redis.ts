@@ -7,16 +7,19 @@ import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import { ATTR_MESSAGING_MESSAGE_ID } from '../semconv';
 import type { MessagingTracingOptions } from '../types';
+import { unwrapRecord } from '../messaging/redis-record';
 import { DeliveryAccounting } from './delivery-accounting';
 import { collapseOutageLogs } from './outage-log';
 import { redisConnectionOptions } from './redis-connection.options';
+import { RedisRecordSerializer } from './redis-record.serializer';
 
 /** Options of `TracedClientRedis`: Nest's Redis client options plus `tracing`. */
 export type TracedRedisClientOptions = NonNullable<RedisOptions['options']> & { tracing?: MessagingTracingOptions };
 
 /**
  * Nest's Redis client, traced: every `emit` and `send` runs under a PRODUCER span `send <channel>` whose context
- * travels in the packet's `metadata`. `data` is never touched. Use it as the `customClass` of a client.
+ * travels in the packet's `metadata`. `data` is never touched. A `RedisRecord` carries a deadline the consumer
+ * enforces. Use it as the `customClass` of a client.
  */
 export class TracedClientRedis extends ClientRedis {
   private readonly messageSpans: MessageSpans;
@@ -32,6 +35,7 @@ export class TracedClientRedis extends ClientRedis {
     super(redisOptions);
     (this as unknown as { logger: LoggerService }).logger = collapseOutageLogs(this.logger, 'Redis connection of the client');
     this.messageSpans = new MessageSpans(tracing);
+    this.serializer = new RedisRecordSerializer(this.serializer);
     super.setOnDispatchHook((packet) => this.onDispatch(packet));
   }
 
@@ -149,7 +153,7 @@ export class TracedClientRedis extends ClientRedis {
 
   private startSpan(parent: Context, pattern: unknown, data: unknown): Span | undefined {
     try {
-      return this.messageSpans.startProducer(parent, { destination: this.destinationOf(pattern), data });
+      return this.messageSpans.startProducer(parent, { destination: this.destinationOf(pattern), data: unwrapRecord(data).data });
     } catch (error) {
       // Tracing must never cost the application its message: publish untraced.
       this.tracingLogger.warn(`Could not start a producer span: ${String(error)}`);

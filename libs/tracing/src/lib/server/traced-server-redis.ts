@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import { isObservable, type Observable, type Subscription, tap } from 'rxjs';
 import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
 import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
+import { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from '../messaging/message-deadline';
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
@@ -38,6 +39,11 @@ export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & {
    * transports (e.g. Redis Streams). Default: every handler's.
    */
   patterns?: readonly string[];
+  /**
+   * A message whose `metadata.deadline` (a `RedisRecord`'s) is less than this ahead when it arrives is refused as
+   * `expired`: the bound on how far this host's clock and the producer's may be apart. Default 100 ms.
+   */
+  clockSkewAllowanceMs?: number;
 };
 
 type TransportId = Transport | symbol;
@@ -68,6 +74,7 @@ export class TracedServerRedis extends ServerRedis {
   private inFlight = 0;
   private readonly idle = new EventEmitter();
   private readonly drainTimeoutMs: number;
+  private readonly clockSkewAllowanceMs: number;
   private closing?: Promise<void>;
   /** The message `handleMessage` just inspected, handed to `parseMessage` so that it is parsed once. */
   private inspected?: { raw: string; message: Record<string, unknown> };
@@ -77,13 +84,15 @@ export class TracedServerRedis extends ServerRedis {
   private readonly routes = new Map<string, string>();
 
   constructor(options: TracedRedisServerOptions = {}) {
-    const { tracing, maxMessageBytes, maxMessageDepth, deadLetters, drainTimeoutMs, patterns, ...redisOptions } = options;
+    const { tracing, maxMessageBytes, maxMessageDepth, deadLetters, drainTimeoutMs, patterns, clockSkewAllowanceMs, ...redisOptions } =
+      options;
     super(redisOptions);
     (this as unknown as { logger: LoggerService }).logger = collapseOutageLogs(this.logger, 'Redis connection of the microservice');
     this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxMessageDepth = maxMessageDepth ?? DEFAULT_MAX_MESSAGE_DEPTH;
     this.patterns = patterns && new Set(patterns);
     this.drainTimeoutMs = drainTimeoutMs ?? 8000;
+    this.clockSkewAllowanceMs = clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS;
     this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
     this.messageSpans = new MessageSpans(tracing);
     this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet, value) =>
@@ -142,14 +151,18 @@ export class TracedServerRedis extends ServerRedis {
   }
 
   /**
-   * Refuses what no handler should see (oversized, nested too deep, not JSON, not an object, prototype keys, a pattern that is not
-   * the channel's) into the dead letters; the rest goes to Nest, already parsed.
+   * Refuses what no handler should see (oversized, nested too deep, not JSON, not an object, prototype keys, a
+   * pattern that is not the channel's, past its deadline) into the dead letters; the rest goes to Nest, parsed.
    */
   override async handleMessage(channel: string, buffer: string, pub: unknown, pattern: string): Promise<unknown> {
     const raw = typeof buffer === 'string' ? buffer : String(buffer);
     // With wildcards, `channel` is the subscribed pattern: a packet's own pattern cannot be compared with it.
     const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes, this.maxMessageDepth);
     if (!inspection.accepted) return this.deadLetters.keep(inspection.kind, inspection.reason, pattern ?? channel, raw);
+    const metadata = inspection.message['metadata'];
+    const deadline = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[DEADLINE_KEY] : undefined;
+    const lateness = checkDeadline(deadline, Date.now(), this.clockSkewAllowanceMs);
+    if (lateness.late) return this.deadLetters.keep(lateness.kind, lateness.reason, pattern ?? channel, raw);
     this.inspected = { raw, message: inspection.message };
     this.envelopeBytes.set(inspection.message, Buffer.byteLength(raw));
     return super.handleMessage(channel, buffer, pub, pattern);
