@@ -34,14 +34,29 @@ function withoutDraft4Ids(node: unknown, isPropertyMap = false): unknown {
   );
 }
 
+/**
+ * The formats the Compose Specification defines for itself: Go durations (`10s`, `1m30s`), `expose` (`3000`,
+ * `3000-3005/tcp`), `ports` (`[ip:][host[-range]:]container[-range][/protocol]`, ip v4 or [v6]) and subnets (CIDR).
+ */
+const COMPOSE_FORMATS: Record<string, RegExp> = {
+  duration: /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/,
+  expose: /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/,
+  ports: /^((\d{1,3}(\.\d{1,3}){3}|\[[\da-fA-F:]+\]):)?((\d+(-\d+)?)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/,
+  subnet_ip_address: /^(\d{1,3}(\.\d{1,3}){3}|[\da-fA-F:]+)\/\d{1,3}$/,
+};
+
 function composeValidator() {
   // The schema is not written for Ajv's strict mode (union types, `additionalProperties` beside `oneOf`), names its
   // draft by an address Ajv does not know (http, with a trailing #) and itself by the draft-04 `id`: compiled as a
   // draft 2019-09 schema without those two.
-  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  // Its own formats are checked too (an unknown one would be ignored with a warning per use, thousands of lines).
+  const warnings: unknown[] = [];
+  const ajv = new Ajv2019({ strict: false, allErrors: true, logger: { log: () => undefined, warn: (...args: unknown[]) => warnings.push(args), error: console.error } });
+  for (const [format, pattern] of Object.entries(COMPOSE_FORMATS)) ajv.addFormat(format, pattern);
   const { $schema: draft, ...schema } = COMPOSE_SCHEMA;
   expect(draft).toMatch(/draft\/2019-09/);
   const validate = ajv.compile(withoutDraft4Ids(schema) as object);
+  expect(warnings).toEqual([]);
   return (document: unknown): string[] =>
     validate(document) ? [] : (validate.errors as ErrorObject[]).map((error) => `${error.instancePath} ${error.message}`);
 }
@@ -67,14 +82,16 @@ describe('docker/compose.yaml', () => {
     expect(validate(compose)).toEqual([]);
   });
 
-  it('(the schema check bites: a misspelt key and a wrong depends_on condition are reported)', () => {
+  it('(the schema check bites: a misspelt key, a wrong depends_on condition and a malformed duration are reported)', () => {
     const broken = structuredClone(compose) as ComposeFile & { services: Record<string, Record<string, unknown>> };
     broken.services['redis']['helthcheck'] = broken.services['redis']['healthcheck'];
     broken.services['items-api']['depends_on'] = { redis: { condition: 'healthy' } };
+    broken.services['jaeger']['stop_grace_period'] = 'ten seconds';
     expect(validate(broken)).toEqual(
       expect.arrayContaining([
         '/services/redis must NOT have additional properties',
         '/services/items-api/depends_on/redis/condition must be equal to one of the allowed values',
+        '/services/jaeger/stop_grace_period must match format "duration"',
       ]),
     );
   });

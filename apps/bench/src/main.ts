@@ -339,7 +339,7 @@ Profiled with \`node --cpu-prof\` (and \`perf record\`) on the traced child (\`B
   were still being compiled in short runs, which made them look worse than they are.
 
 Before these changes (same machine, same bench without warm-up): traced 100 % / untraced 0.38, 0 % 0.81, 3 spans per
-message. With them, "our transport, no SDK" runs at Nest's speed (attribution row, 0.95–1.0 across runs), and the
+message. With them, "our transport, no SDK" runs at about Nest's speed (the attribution table: 0.93–1.0 across runs), and the
 1-in-flight ratio is close to the goal.
 
 ## What is left, and whose it is
@@ -379,7 +379,7 @@ So, against the goals:
 - **Traced ≥ 0.50 of raw ioredis**: at the line, 0.48–0.50 across runs; Nest's own transport reaches ~1.0 of raw.
 - **Accepted → handler p99 ≤ 5 ms at 1,000 req/s**: the p50 is 1 ms; the p99 (~10 ms) is queueing on a machine
   whose two cores run autocannon, both apps, Redis and the receiver at once (at 1,000 req/s the traced stack
-  accepts ~900/s here: it is at saturation). SDK 2.x span start times have millisecond resolution (\`Date.now()\`),
+  accepts less than the offered rate here, see the HTTP table: it is at saturation). SDK 2.x span start times have millisecond resolution (\`Date.now()\`),
   so these figures are ± 1 ms.
 - **Event-loop delay with a dead collector**: met (≤ 3 ms p99); a collector that never answers even makes the app
   faster than a live one (the batch queue fills, spans are dropped, nothing is serialized), at +30–50 MiB RSS (the

@@ -15,7 +15,7 @@ import { HealthController } from './health/health.controller';
 import { ITEMS_CLIENT } from './items/items.client';
 import { ItemsController } from './items/items.controller';
 import { PubController } from './pub/pub.controller';
-import { RequestIdMiddleware, requestIdOf } from './request-id/request-id.middleware';
+import { requestIdOf } from './request-id/request-id.middleware';
 import { ConnectionDrainingMiddleware, ShutdownState } from './shutdown/connection-draining';
 import { TraceContextValidationController } from './tracecontext/tracecontext-validation.controller';
 
@@ -61,6 +61,6 @@ export class AppModule implements NestModule, OnApplicationBootstrap {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(ConnectionDrainingMiddleware, RequestIdMiddleware).forRoutes('*path');
+    consumer.apply(ConnectionDrainingMiddleware).forRoutes('*path');
   }
 }

@@ -13,6 +13,7 @@ import { loadConfig } from './config';
 import { configureApp } from './configure-app';
 
 const json = { 'content-type': 'application/json' };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('items-api against bad HTTP input', () => {
   let redis: RedisTestServer;
@@ -105,7 +106,19 @@ describe('items-api against bad HTTP input', () => {
       body: JSON.stringify({ name: 'a', padding: 'x'.repeat(17 * 1024) }),
     });
     expect(response.status).toBe(413);
+    expect(response.headers.get('x-request-id')).toMatch(UUID);
   });
+
+  it.each(['{"name": "a",', '{"name":"\\ud800"}', '[1', `{"a":${'['.repeat(100)}${']'.repeat(100)}}`])(
+    'refused by the body parser (%s): the response still carries x-request-id, the caller\'s when sane',
+    async (body) => {
+      const generated = await fetch(`${baseUrl}/items`, { method: 'POST', headers: json, body });
+      expect(generated.status).toBe(400);
+      expect(generated.headers.get('x-request-id')).toMatch(UUID);
+      const echoed = await fetch(`${baseUrl}/items`, { method: 'POST', headers: { ...json, 'x-request-id': 'caller-42' }, body });
+      expect(echoed.headers.get('x-request-id')).toBe('caller-42');
+    },
+  );
 
   it('a body that is not JSON: 400 with the field errors, not 500', async () => {
     const response = await fetch(`${baseUrl}/items`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });

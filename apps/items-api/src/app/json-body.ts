@@ -1,5 +1,5 @@
 import type { NestExpressApplication, NestExpressBodyParserOptionsMap } from '@nestjs/platform-express';
-import { prototypePollutionKey } from '@nest-redis-otel/tracing';
+import { exceedsJsonDepth, prototypePollutionKey } from '@nest-redis-otel/tracing';
 
 /** An item is a name of at most 200 characters and a price: a body larger than this is not one (413). */
 export const MAX_JSON_BODY = '16kb';
@@ -26,7 +26,7 @@ export function useSafeJsonBodies(app: NestExpressApplication): void {
     // leaves `verify` out because it sets its own when the app is created with `rawBody: true` (checked against
     // @nestjs/platform-express 12.5): this app does not, and http-bad-input.integration.spec.ts fails if it is lost.
     verify: (_request, _response, body) => {
-      if (nestingDepthExceeds(body, MAX_JSON_DEPTH)) {
+      if (exceedsJsonDepth(body.toString('utf8'), MAX_JSON_DEPTH)) {
         throw Object.assign(new Error(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), { status: 400, expose: true });
       }
     },
@@ -41,33 +41,4 @@ export function useSafeJsonBodies(app: NestExpressApplication): void {
     },
   };
   app.useBodyParser('json', options);
-}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPENERS = new Set([0x5b, 0x7b]); // [ {
-const CLOSERS = new Set([0x5d, 0x7d]); // ] }
-
-/**
- * Whether the brackets of a JSON text (UTF-8 bytes, not yet parsed) nest deeper than `maxDepth`, outside strings.
- * One pass without recursion: it must not overflow on the input it exists to refuse. Malformed JSON is left to the
- * parser.
- */
-function nestingDepthExceeds(body: Buffer, maxDepth: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let index = 0; index < body.length; index++) {
-    const byte = body[index];
-    if (inString) {
-      if (byte === BACKSLASH) index++;
-      else if (byte === QUOTE) inString = false;
-    } else if (byte === QUOTE) {
-      inString = true;
-    } else if (OPENERS.has(byte)) {
-      if (++depth > maxDepth) return true;
-    } else if (CLOSERS.has(byte)) {
-      depth--;
-    }
-  }
-  return false;
 }

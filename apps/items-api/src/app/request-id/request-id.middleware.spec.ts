@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { RequestIdMiddleware } from './request-id.middleware';
+import { assignRequestId } from './request-id.middleware';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -10,12 +10,12 @@ function run(header: string | string[] | undefined): { requestId?: string; echoe
   let echoed: string | undefined;
   const response = { setHeader: (_: string, value: string) => (echoed = value) } as unknown as Response;
   let calledNext = false;
-  new RequestIdMiddleware().use(request, response, (() => (calledNext = true)) as NextFunction);
+  assignRequestId(request, response, (() => (calledNext = true)) as NextFunction);
   expect(calledNext).toBe(true);
   return { requestId: request.requestId, echoed };
 }
 
-describe('RequestIdMiddleware', () => {
+describe('assignRequestId', () => {
   it('keeps a sane incoming x-request-id and echoes it', () => {
     expect(run('req-42_a.b')).toEqual({ requestId: 'req-42_a.b', echoed: 'req-42_a.b' });
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createParamDecorator, type ExecutionContext, Injectable, type NestMiddleware } from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
@@ -21,16 +21,17 @@ export function requestIdOf(request: RequestWithId, response: ServerResponse): s
   return requestId;
 }
 
-/** Gives every request its id (`requestIdOf`), for the handlers (`@RequestId()`) and the response. */
-@Injectable()
-export class RequestIdMiddleware implements NestMiddleware {
-  use(request: Request, response: Response, next: NextFunction): void {
-    requestIdOf(request, response);
-    next();
-  }
+/**
+ * Gives every request its id (`requestIdOf`), for the handlers (`@RequestId()`) and the response. Installed with
+ * `app.use` before the body parser, so that the answers the parser gives itself (400 for bad JSON, 413) carry it too:
+ * Nest's module middleware would run only after the parser.
+ */
+export function assignRequestId(request: Request, response: Response, next: NextFunction): void {
+  requestIdOf(request, response);
+  next();
 }
 
-/** The request id `RequestIdMiddleware` chose for this request. */
+/** The request id `assignRequestId` chose for this request. */
 export const RequestId = createParamDecorator((_: unknown, context: ExecutionContext): string => {
   const request = context.switchToHttp().getRequest<RequestWithId>();
   return request.requestId ?? randomUUID();
