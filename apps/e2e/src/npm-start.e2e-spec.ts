@@ -13,10 +13,18 @@ import { join } from 'node:path';
 import { findFreePort, type RedisTestServer, startRedisTestServer } from '@nest-redis-otel/testing';
 import { WORKSPACE_ROOT } from './served-app';
 
-/** Runs `command` in a pseudo-terminal (util-linux `script`); resolves with its exit code and what it printed. */
+/** `script`'s arguments to run `command` in a pseudo-terminal: util-linux (Linux) or BSD (macOS) spelling. */
+const scriptArgs = (command: string) =>
+  spawnSync('script', ['--version']).status === 0
+    ? ['--quiet', '--return', '--command', command, '/dev/null']
+    : ['-q', '/dev/null', 'sh', '-c', command];
+
+/** Runs `command` in a pseudo-terminal (`script`); resolves with its exit code and what it printed. */
 async function inTerminal(command: string, env: Record<string, string>) {
-  const { CI: _ci, NX_TUI: _tui, ...developerEnv } = process.env;
-  const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+  const developerEnv = { ...process.env };
+  delete developerEnv['CI'];
+  delete developerEnv['NX_TUI'];
+  const child = spawn('script', scriptArgs(command), {
     cwd: WORKSPACE_ROOT,
     env: { ...developerEnv, NX_DAEMON: 'false', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
