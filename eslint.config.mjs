@@ -47,8 +47,8 @@ export default [
   {
     // The SDK is started once, by the bootstrap, before anything else loads. Elsewhere: the API only.
     files: ['**/*.ts'],
-    // Paths are relative to each project's eslint.config.mjs: the bootstrap is libs/tracing/src/sdk.
-    ignores: ['**/src/sdk/**', '**/*.spec.ts', '**/test/**'],
+    // The bootstrap package (libs/sdk) turns this off in its own eslint.config.mjs.
+    ignores: ['**/*.spec.ts', '**/test/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -56,7 +56,7 @@ export default [
           patterns: [
             {
               group: ['@opentelemetry/sdk-*', '@opentelemetry/exporter-*', '@opentelemetry/instrumentation*'],
-              message: 'Only the SDK bootstrap (libs/tracing/src/sdk) loads the OpenTelemetry SDK; use @opentelemetry/api.',
+              message: 'Only the SDK bootstrap (@nest-redis-otel/sdk, libs/sdk) loads the OpenTelemetry SDK; use @opentelemetry/api.',
             },
           ],
         },

@@ -30,3 +30,5 @@ export { traceLogFields, type TraceLogFields } from './lib/logging/trace-log-fie
 export { MessageSpans, endMessageSpan, recordMessageFailure, isMessageSpan, describeError } from './lib/messaging/message-spans';
 export type { MessageFacts } from './lib/messaging/message-spans';
 export { recordMessageOperation, recordRefusedMessage } from './lib/messaging/messaging-metrics';
+// The HTTP edge's trust policy, applied by the SDK bootstrap (@nest-redis-otel/sdk) or by a team's own SDK set-up.
+export { EdgeContextPropagator, INCOMING_CONTEXT_POLICIES, untrustedParentOf, type IncomingContextPolicy } from './lib/propagation/edge-context';

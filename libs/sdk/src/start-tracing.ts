@@ -20,9 +20,9 @@ import {
   EdgeContextPropagator,
   INCOMING_CONTEXT_POLICIES,
   type IncomingContextPolicy,
-} from '../lib/propagation/edge-context';
-import { RateLimitedLog } from '../lib/logging/rate-limited-log';
-import { withTimeout } from '../lib/with-timeout';
+  RateLimitedLog,
+  withTimeout,
+} from '@nest-redis-otel/tracing';
 import { type BootstrapLog, bootstrapLog } from './bootstrap-log';
 import { checkSdkSettings } from './sdk-settings';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';

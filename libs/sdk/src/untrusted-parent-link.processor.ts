@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import type { Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { untrustedParentOf } from '../lib/propagation/edge-context';
+import { untrustedParentOf } from '@nest-redis-otel/tracing';
 
 /** Gives a span started on an untrusted incoming context (`link` policy) a link to the caller's span. */
 export class UntrustedParentLinkProcessor implements SpanProcessor {
