@@ -15,6 +15,7 @@ import {
   findFreePort,
   serveBuiltApp,
   startRedisTestServer,
+  waitUntil,
 } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
 import { WORKSPACE_ROOT } from './served-app';
@@ -26,6 +27,8 @@ const PASSWORDS: Record<string, string> = {
 };
 const ITEMS_API = { user: 'items-api', password: PASSWORDS['ITEMS_API_REDIS_PASSWORD'] };
 const REDIS_CONSUMER = { user: 'redis-consumer', password: PASSWORDS['REDIS_CONSUMER_REDIS_PASSWORD'] };
+/** The suite's own user, added to the rendered file only: to look at what the apps wrote. */
+const ADMIN = { user: 'e2e-admin', password: 'e2e-admin-password' };
 const NOPERM = /NOPERM/;
 /** A refusal, also from inside a script, which Redis 7.0 answers with `ERR The user executing the script can't …`. */
 const REFUSED = /NOPERM|The user executing the script can't/;
@@ -40,7 +43,7 @@ async function startRedisWithAclUsers(): Promise<{ redis: RedisTestServer; remov
     return password;
   });
   const usersFile = join(folder, 'users.conf');
-  writeFileSync(usersFile, rendered, { mode: 0o600 });
+  writeFileSync(usersFile, `${rendered}\nuser ${ADMIN.user} on >${ADMIN.password} ~* &* +@all\n`, { mode: 0o600 });
   const redis = await startRedisTestServer({ requirePrivate: true, serverArgs: ['--include', usersFile] });
   return { redis, removeUsersFile: () => rmSync(folder, { recursive: true, force: true }) };
 }
@@ -60,6 +63,13 @@ async function refusal(redis: RedisTestServer, as: { user: string; password: str
   } finally {
     client.disconnect();
   }
+}
+
+/** The kind of the last dead letter: redis-consumer's list (pubsub), or the dead-letter stream (streams). */
+async function newestDeadLetterKind(admin: Redis, transport: string): Promise<string | undefined> {
+  if (transport === 'pubsub') return (JSON.parse((await admin.lindex('redis-consumer:dead-letters', 0)) ?? '{}') as { kind?: string }).kind;
+  const [[, fields] = ['', []]] = await admin.xrevrange('stream:dead-letters', '+', '-', 'COUNT', 1);
+  return fields[fields.indexOf('kind') + 1];
 }
 
 describe.each(['pubsub', 'streams'])('Redis ACL users of docker/redis-acl.conf, MESSAGING_TRANSPORT=%s', (transport) => {
@@ -110,6 +120,31 @@ describe.each(['pubsub', 'streams'])('Redis ACL users of docker/redis-acl.conf, 
     expect(await read.json()).toMatchObject({ id, name: 'least privilege', price: 2 });
     expect((await fetch(`${baseUrl}/items/${crypto.randomUUID()}`)).status).toBe(404);
     expect((await fetch(`${baseUrl}/pub`)).status).toBe(202);
+  });
+
+  it("a message nested 5000 levels deep, sent with items-api's password, is dead-lettered with redis-consumer's user", async () => {
+    const deadLetters = transport === 'pubsub' ? 'redis-consumer:dead-letters' : 'stream:dead-letters';
+    const [admin, notifications, attacker] = [urlFor(redis, ADMIN), urlFor(redis, ADMIN), urlFor(redis, ITEMS_API)].map((url) => new Redis(url));
+    try {
+      await admin.config('SET', 'notify-keyspace-events', 'Klt');
+      await notifications.subscribe(`__keyspace@0__:${deadLetters}`);
+      let writes = 0;
+      notifications.on('message', () => writes++);
+      const data = `{"id":"${crypto.randomUUID()}","name":${'['.repeat(5000)}${']'.repeat(5000)},"price":1,"requestId":"acl"}`;
+      if (transport === 'pubsub') await attacker.publish('item.created', `{"pattern":"item.created","data":${data}}`);
+      else await attacker.xadd('stream:item.created', '*', 'pattern', 'item.created', 'data', data);
+
+      await waitUntil(notifications, 'message', () => writes > 0, {
+        timeoutMs: 10_000,
+        what: `a dead letter in ${deadLetters}`,
+        describeState: () => consumer.lines.slice(-5).join('\n  '),
+      });
+      expect(await newestDeadLetterKind(admin, transport)).toBe('too-deep');
+      expect(consumer.process.exitCode).toBeNull();
+      expect((await fetch(consumerHealthUrl)).status).toBe(200);
+    } finally {
+      for (const client of [admin, notifications, attacker]) client.disconnect();
+    }
   });
 
   it('neither app was refused anything on the way', () => {
