@@ -15,17 +15,31 @@ function packet(metadata: unknown): { id: string; raw: string } {
   return { id, raw: JSON.stringify({ pattern: CHANNEL, data: { id, name: 'bad context', price: 1, requestId: 'faults' }, metadata }) };
 }
 
-/** Messages that must be refused (dead-lettered), each followed by a valid one that must be stored. */
-const BAD_MESSAGES: [string, string][] = [
-  ['not JSON', 'this is not json'],
-  ['truncated JSON', '{"pattern":"item.created","data":{"id":'],
-  ['null', 'null'],
-  ['a top-level array', '[1,2,3]'],
-  ['a top-level number', '42'],
-  ['an unknown pattern', JSON.stringify({ pattern: 'item.deleted', data: {} })],
-  ['over the 1 MiB cap', JSON.stringify({ pattern: CHANNEL, data: { blob: 'x'.repeat(1024 * 1024) } })],
-  ['a __proto__ key', '{"pattern":"item.created","data":{"__proto__":{"polluted":true}}}'],
-  ['a constructor.prototype key', '{"pattern":"item.created","data":{"constructor":{"prototype":{"polluted":true}}}}'],
+/** An `item.created` packet whose data is `data`, written as it is (JSON text). */
+const itemCreated = (data: string) => `{"pattern":"${CHANNEL}","data":${data}}`;
+const validFields = (id: string) => `"id":"${id}","price":1,"requestId":"faults"`;
+
+/**
+ * Messages that must be refused, each followed by a valid one that must be stored: [case, message, the dead letter's
+ * kind].
+ */
+const BAD_MESSAGES: [string, string, string][] = [
+  ['not JSON', 'this is not json', 'not-json'],
+  ['truncated JSON', '{"pattern":"item.created","data":{"id":', 'not-json'],
+  ['null', 'null', 'not-an-object'],
+  ['a top-level array', '[1,2,3]', 'not-an-object'],
+  ['a top-level number', '42', 'not-an-object'],
+  ['an unknown pattern', JSON.stringify({ pattern: 'item.deleted', data: {} }), 'unknown-pattern'],
+  ['over the 1 MiB cap', JSON.stringify({ pattern: CHANNEL, data: { blob: 'x'.repeat(1024 * 1024) } }), 'too-large'],
+  ['a __proto__ key', '{"pattern":"item.created","data":{"__proto__":{"polluted":true}}}', 'prototype-key'],
+  ['a constructor.prototype key', '{"pattern":"item.created","data":{"constructor":{"prototype":{"polluted":true}}}}', 'prototype-key'],
+  ['name nested 5000 levels (10 kB)', itemCreated(`{${validFields(randomUUID())},"name":${'['.repeat(5000)}${']'.repeat(5000)}}`), 'too-deep'],
+  ['an item without id', JSON.stringify({ pattern: CHANNEL, data: { name: 'no id', price: 1, requestId: 'faults' } }), 'invalid-payload'],
+  ['an item id that is not a UUID', JSON.stringify({ pattern: CHANNEL, data: { id: 'item:1', name: 'bad id', price: 1, requestId: 'faults' } }), 'invalid-payload'],
+  ['data that is a string', JSON.stringify({ pattern: CHANNEL, data: 'an item' }), 'invalid-payload'],
+  ['data that is null', JSON.stringify({ pattern: CHANNEL, data: null }), 'invalid-payload'],
+  ['a price that is a string', JSON.stringify({ pattern: CHANNEL, data: { id: randomUUID(), name: 'x', price: '1', requestId: 'faults' } }), 'invalid-payload'],
+  ['a name nested 20 levels (under the depth cap)', itemCreated(`{${validFields(randomUUID())},"name":${'['.repeat(20)}${']'.repeat(20)}}`), 'invalid-payload'],
 ];
 
 /** Trace contexts that must give a new root span: the message itself is valid and must be stored. */
@@ -59,14 +73,18 @@ export async function badInput(): Promise<{ figures: Figure[]; failures: string[
   const redis = new Redis(stack.redis.url);
   const failures: string[] = [];
   try {
-    for (const [name, raw] of BAD_MESSAGES) {
+    for (const [name, raw, kind] of BAD_MESSAGES) {
       const before = await redis.llen(DEAD_LETTERS);
       await redis.publish(CHANNEL, raw);
       const next = packet(undefined);
       await redis.publish(CHANNEL, next.raw);
       const stored = (await until(() => isStored(redis, next.id), 5000)) !== undefined;
-      const refused = (await redis.llen(DEAD_LETTERS)) === before + 1;
-      if (!stored || !refused) failures.push(`message ${name}: ${refused ? '' : 'not dead-lettered '}${stored ? '' : 'next valid message not stored'}`);
+      await until(async () => (await redis.llen(DEAD_LETTERS)) > before, 1000);
+      const letters = await redis.lrange(DEAD_LETTERS, 0, -1);
+      const refusedAs = letters.length === before + 1 ? (JSON.parse(letters[0]) as { kind?: string }).kind : undefined;
+      if (!stored || refusedAs !== kind) {
+        failures.push(`message ${name}: ${refusedAs === kind ? '' : `dead-lettered as ${refusedAs ?? 'nothing'}, not ${kind}; `}${stored ? '' : 'next valid message not stored'}`);
+      }
     }
     for (const [name, metadata] of BAD_CONTEXTS) {
       const message = packet(metadata);
@@ -80,7 +98,7 @@ export async function badInput(): Promise<{ figures: Figure[]; failures: string[
       figures: [
         {
           scenario: 'bad input (served redis-consumer)',
-          name: `malformed messages (${BAD_MESSAGES.length}) and trace contexts (${BAD_CONTEXTS.length}) handled as required`,
+          name: `malformed or invalid messages (${BAD_MESSAGES.length}, each dead-lettered with its kind) and trace contexts (${BAD_CONTEXTS.length}) handled as required`,
           value: `${passed} / ${total}`,
           goal: `${total} / ${total}`,
           pass: passed === total,

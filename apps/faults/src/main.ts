@@ -1,6 +1,7 @@
 // `npm run faults`: the fault suite. Starts the built apps as processes against a private redis-server and an OTLP
 // endpoint it controls, injects each fault (Redis outage, steady load, dead collector, SIGTERM under load, bad
-// input), prints the figures as a table and writes them to docs/reliability.md. Exits 1 when a goal is missed.
+// input, deeply nested hostile messages), prints the figures as a table and writes them to docs/reliability.md.
+// Exits 1 when a goal is missed.
 import { cpus } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKSPACE_ROOT } from '@nest-redis-otel/testing';
 import { badInput } from './bad-input';
+import { deepNesting } from './hostile-scenarios';
 import { type Figure, figuresTable, SECTION_END, SECTION_START, withSection } from './figures';
 import { type Durations, deadCollector, redisOutage, shutdownUnderLoad, steadyRun } from './scenarios';
 import { redisStall } from './stall-scenarios';
@@ -60,6 +62,10 @@ async function main(): Promise<number> {
     notes.push(...failures.map((failure) => `bad input failed: ${failure}`));
     return result;
   });
+  const deep = values.smoke ? { seconds: 3, rate: 50 } : { seconds: 20, rate: 200 };
+  for (const transport of ['pubsub', 'streams'] as const) {
+    await run(`deep nesting (${deep.rate} req/s × ${deep.seconds} s), ${transport}`, () => deepNesting({ ...deep, transport }));
+  }
   await run(`Redis outage (${durations.outageSeconds} s)`, () => redisOutage(durations));
   const stallSeconds = values.smoke ? 3 : 10;
   for (const transport of ['pubsub', 'streams'] as const) {

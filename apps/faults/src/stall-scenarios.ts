@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { serveStack } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
 import { type Figure, ms } from './figures';
-import { delay, isStored, timedFetch, until } from './probes';
+import { deadLettersByKind, delay, isStored, timedFetch, until } from './probes';
 import { summarize } from './scenarios';
 
 const PUBLISH_TIMEOUT_MS = 1500;
@@ -53,7 +53,7 @@ export async function redisStall({ seconds, transport }: { seconds: number; tran
     const names = new Set(posts.map(({ name }) => name));
     const judged = async () => {
       const stored = await storedNames(redis, names);
-      const expired = await expiredCount(redis, transport);
+      const expired = (await deadLettersByKind(redis, transport)).get('expired') ?? 0;
       return { stored, expired };
     };
     await until(async () => {
@@ -92,14 +92,4 @@ async function storedNames(redis: Redis, names: ReadonlySet<string>): Promise<Se
     cursor = next;
   } while (cursor !== '0');
   return found;
-}
-
-/** Dead letters of kind `expired`: the pub/sub consumer's list, or the Streams dead-letter stream. */
-async function expiredCount(redis: Redis, transport: 'pubsub' | 'streams'): Promise<number> {
-  if (transport === 'pubsub') {
-    const letters = await redis.lrange('redis-consumer:dead-letters', 0, -1);
-    return letters.filter((letter) => (JSON.parse(letter) as { kind?: string }).kind === 'expired').length;
-  }
-  const entries = await redis.xrange('stream:dead-letters', '-', '+');
-  return entries.filter(([, fields]) => fields[fields.indexOf('kind') + 1] === 'expired').length;
 }

@@ -4,7 +4,7 @@ import { ATTR_DELIVERY_COUNT, entryFields } from '@nest-redis-otel/streams-trans
 import { findFreePort, OtlpTraceReceiver, type RedisTestServer, serveBuiltApp, type ServedApp, startRedisTestServer } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
 import { type Figure, ms } from './figures';
-import { delay, until } from './probes';
+import { delay, postAtRate, until } from './probes';
 
 export interface StreamsDurations {
   /** Seconds of load, and the rate, in the kill/restart scenario. */
@@ -66,49 +66,6 @@ function storedCounts(lines: string[]): Map<string, number> {
 }
 
 /**
- * `rate` POST /api/items per second for `seconds`, paced in 10 ms slices, at most 500 in flight: the ids of the
- * items accepted (202), and how many requests were refused (503 while Redis restarts) or failed.
- */
-async function postAtRate(baseUrl: string, rate: number, seconds: number): Promise<{ accepted: string[]; refused: number }> {
-  const accepted: string[] = [];
-  let refused = 0;
-  let inFlight = 0;
-  const post = async () => {
-    inFlight++;
-    try {
-      const response = await fetch(`${baseUrl}/items`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'streams fault', price: 1 }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (response.status === 202) accepted.push(((await response.json()) as { id: string }).id);
-      else {
-        refused++;
-        await response.arrayBuffer();
-      }
-    } catch {
-      refused++;
-    } finally {
-      inFlight--;
-    }
-  };
-  const started = performance.now();
-  const pending: Promise<void>[] = [];
-  let sent = 0;
-  while (performance.now() - started < seconds * 1000) {
-    const due = Math.floor(((performance.now() - started) / 1000) * rate);
-    while (sent < due && inFlight < 500) {
-      pending.push(post());
-      sent++;
-    }
-    await delay(10);
-  }
-  await Promise.all(pending);
-  return { accepted, refused };
-}
-
-/**
  * Items flow at `rate` for `seconds`; meanwhile the consumer is SIGKILLed twice (and started again under the same
  * name, so that it takes its own pending entries first) and Redis, with an append-only file, is restarted once.
  */
@@ -120,7 +77,7 @@ export async function streamsKillAndRestart({ seconds, rate }: StreamsDurations)
   const api = await serveBuiltApp('items-api', { ...stack.env, PORT: String(apiPort) }, 'items-api listening');
   try {
     let consumer = await startConsumer(stack, 'worker');
-    const load = postAtRate(`http://127.0.0.1:${apiPort}/api`, rate, seconds);
+    const load = postAtRate(`http://127.0.0.1:${apiPort}/api`, rate, seconds, 'streams fault');
     const at = (fraction: number) => delay(fraction * seconds * 1000);
     const kill = async () => {
       consumer.process.kill('SIGKILL');
