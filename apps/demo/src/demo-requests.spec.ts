@@ -5,6 +5,7 @@ function received(spanId: string, parentSpanId: string | undefined, kind: Receiv
   return {
     serviceName: kind === 'CONSUMER' ? 'redis-consumer' : 'items-api',
     scopeName: 'test',
+    scopeVersion: '1.0.0',
     traceId: 't1',
     spanId,
     parentSpanId,

@@ -7,9 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type OtlpTraceReceiver, type ReceivedSpan, type RedisTestServer, rootOf, spanTree } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
-import { type ServedApp, type ServedStack, serveStack } from './served-app';
+import { type ServedApp, type ServedStack, serveStack, WORKSPACE_ROOT } from './served-app';
 
 const PRODUCER_SERVICE = 'items-api';
 const CONSUMER_SERVICE = 'redis-consumer';
@@ -60,6 +62,11 @@ describe('one trace from items-api through Redis to redis-consumer (separate pro
     expect(trace.filter((span) => span.name === 'publish')).toEqual([]);
     expect(process.parentSpanId).toBe(producer.spanId);
     expect(hset.parentSpanId).toBe(process.spanId);
+    // The instrumentation scope is the package, with the version of the package that was loaded.
+    const tracingPackage = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'libs', 'tracing', 'package.json'), 'utf8'));
+    for (const span of [producer, process]) {
+      expect(span).toMatchObject({ scopeName: '@nest-redis-otel/tracing', scopeVersion: tracingPackage.version });
+    }
     for (const span of [producer, process]) {
       expect(span.attributes).toMatchObject({
         'messaging.system': 'redis',

@@ -27,6 +27,7 @@ export interface ReceivedDataPoint {
 export interface ReceivedSpan {
   serviceName: string;
   scopeName: string;
+  scopeVersion: string;
   traceId: string;
   spanId: string;
   parentSpanId?: string;
@@ -96,7 +97,7 @@ interface WireMetricsRequest {
 interface WireRequest {
   resourceSpans?: {
     resource?: { attributes?: WireKeyValue[] };
-    scopeSpans?: { scope?: { name: string }; spans?: WireSpan[] }[];
+    scopeSpans?: { scope?: { name: string; version?: string }; spans?: WireSpan[] }[];
   }[];
 }
 
@@ -213,7 +214,8 @@ export class OtlpTraceReceiver {
       const resource = toAttributes(resourceSpans.resource?.attributes);
       for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
         for (const span of scopeSpans.spans ?? []) {
-          this.spans.push(toReceivedSpan(span, String(resource['service.name']), scopeSpans.scope?.name ?? ''));
+          const scope = { name: scopeSpans.scope?.name ?? '', version: scopeSpans.scope?.version ?? '' };
+          this.spans.push(toReceivedSpan(span, String(resource['service.name']), scope));
         }
       }
     }
@@ -245,11 +247,12 @@ function toReceivedDataPoints(metric: WireMetric, serviceName: string, scopeName
   }
 }
 
-function toReceivedSpan(span: WireSpan, serviceName: string, scopeName: string): ReceivedSpan {
+function toReceivedSpan(span: WireSpan, serviceName: string, scope: { name: string; version: string }): ReceivedSpan {
   const parent = span.parentSpanId?.length ? span.parentSpanId.toString('hex') : undefined;
   return {
     serviceName,
-    scopeName,
+    scopeName: scope.name,
+    scopeVersion: scope.version,
     traceId: span.traceId.toString('hex'),
     spanId: span.spanId.toString('hex'),
     parentSpanId: parent,

@@ -1,6 +1,12 @@
-/** Name (and version) of the tracer that creates this library's spans. */
-export const TRACER_NAME = '@nest-redis-otel/tracing';
-export const TRACER_VERSION = '0.1.0';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The package's manifest: two folders up from here both in the sources (src/lib) and in the build (dist/lib). */
+const PACKAGE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { name: string; version: string };
+
+/** Name and version of the instrumentation scope of this library's spans and metrics: the package's own. */
+export const TRACER_NAME = PACKAGE.name;
+export const TRACER_VERSION = PACKAGE.version;
 
 /** The W3C keys a message may carry: in the packet's `metadata`, or at the top level of a raw JSON message. */
 export const TRACE_CONTEXT_KEYS = ['traceparent', 'tracestate', 'baggage'] as const;
