@@ -1,5 +1,3 @@
-import { register } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { diag } from '@opentelemetry/api';
 import {
   CompositePropagator,
@@ -24,6 +22,7 @@ import {
   withTimeout,
 } from '@nest-redis-otel/tracing';
 import { type BootstrapLog, bootstrapLog } from './bootstrap-log';
+import { registerEsmLoaderHook } from './esm-loader-hook';
 import { checkSdkSettings } from './sdk-settings';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
 
@@ -74,7 +73,7 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
   }
   const incomingContext = options.incomingContext ?? incomingContextFromEnv(log);
   const baggageAllowlist = options.incomingBaggageAllowlist ?? listFromEnv('INCOMING_BAGGAGE_ALLOWLIST');
-  register('@opentelemetry/instrumentation/hook.mjs', pathToFileURL(`${process.cwd()}/`));
+  registerEsmLoaderHook();
 
   const sdk = new NodeSDK({
     ...(process.env['OTEL_SERVICE_NAME'] ? {} : { serviceName: options.serviceName }),
