@@ -1,4 +1,5 @@
 import nx from '@nx/eslint-plugin';
+import jsoncParser from 'jsonc-eslint-parser';
 
 // Nx requires every constraint whose sourceTag matches, so test files get their own set rather than extra entries.
 const moduleBoundaries = ({ inTests }) => {
@@ -17,6 +18,10 @@ const moduleBoundaries = ({ inTests }) => {
         { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:test-support'] },
         // The demo runs the local stack (receiver, Redis, served apps) that the tests use.
         { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:test-support'] },
+        // Scope: the published packages (tracing, sdk, streams-transport) are installed into other teams' apps, so
+        // they depend on each other only, never on this product's own libs (its configuration, its message contract).
+        { sourceTag: 'scope:package', onlyDependOnLibsWithTags: libsFor(['scope:package']) },
+        { sourceTag: 'scope:product', onlyDependOnLibsWithTags: libsFor(['scope:package', 'scope:product']) },
       ],
     },
   ];
@@ -59,6 +64,26 @@ export default [
               message: 'Only the SDK bootstrap (@nest-redis-otel/sdk, libs/sdk) loads the OpenTelemetry SDK; use @opentelemetry/api.',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // Each package.json lists what its code imports (and nothing it does not): the packages install outside this
+    // workspace, where nothing hoisted hides a missing dependency.
+    files: ['**/package.json'],
+    languageOptions: { parser: jsoncParser },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          ignoredFiles: ['{projectRoot}/eslint.config.mjs', '{projectRoot}/jest.config.js', '{projectRoot}/**/*.spec.ts', '{projectRoot}/src/test/**'],
+          // Loaded by name at run time, which the import graph cannot see: Nest's HTTP driver (NestFactory.create) and
+          // ValidationPipe's transformer; the ESM loader hooks the SDK bootstrap registers by path. `express` is
+          // imported for its types only.
+          ignoredDependencies: ['@nestjs/platform-express', 'class-transformer', '@opentelemetry/instrumentation', 'import-in-the-middle', 'express'],
+          checkObsoleteDependencies: true,
+          checkVersionMismatches: false,
         },
       ],
     },
