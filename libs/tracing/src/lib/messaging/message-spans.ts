@@ -14,6 +14,7 @@ import {
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { DEFAULT_PAYLOAD_FIELD_MAX_LENGTH, PAYLOAD_ATTRIBUTE_PREFIX, TRACER_NAME, TRACER_VERSION } from '../constants';
 import { untrustedCarrierGetter } from '../propagation/message-carrier';
+import { withW3CTraceState } from '../propagation/tracestate-header';
 import { recordMessageOperation } from './messaging-metrics';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -81,7 +82,11 @@ export class MessageSpans {
    * a new root span.
    */
   startConsumer(carrier: unknown, message: MessageFacts): { span: Span; context: Context } {
-    const producerContext = propagation.extract(ROOT_CONTEXT, carrier, untrustedCarrierGetter);
+    // The tracestate as the W3C grammar reads it, whatever TraceState the installed propagator builds.
+    const producerContext = withW3CTraceState(
+      propagation.extract(ROOT_CONTEXT, carrier, untrustedCarrierGetter),
+      untrustedCarrierGetter.get(carrier, 'tracestate'),
+    );
     const producerSpan = trace.getSpanContext(producerContext);
     const links: Link[] = [];
     let parent = producerContext;

@@ -9,7 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { isMessageCarrierGetter } from './message-carrier';
-import { isWellFormedTraceState } from './tracestate-header';
+import { isWellFormedTraceState, withW3CTraceState } from './tracestate-header';
 
 /**
  * What a service at the edge does with the trace context of an incoming HTTP request:
@@ -50,7 +50,8 @@ export class EdgeContextPropagator implements TextMapPropagator {
 
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
     if (isMessageCarrierGetter(getter)) return this.inner.extract(context, carrier, getter);
-    const extracted = this.inner.extract(context, carrier, wellFormedTraceStateGetter(getter));
+    const filtered = wellFormedTraceStateGetter(getter);
+    const extracted = withW3CTraceState(this.inner.extract(context, carrier, filtered), filtered.get(carrier, TRACESTATE_HEADER));
     let result = this.allowedBaggage(context, extracted);
     const remote = trace.getSpanContext(extracted);
     if (!remote) return result;
