@@ -32,3 +32,6 @@ export type { MessageFacts } from './lib/messaging/message-spans';
 export { recordMessageOperation, recordRefusedMessage } from './lib/messaging/messaging-metrics';
 // The HTTP edge's trust policy, applied by the SDK bootstrap (@nest-redis-otel/sdk) or by a team's own SDK set-up.
 export { EdgeContextPropagator, INCOMING_CONTEXT_POLICIES, untrustedParentOf, type IncomingContextPolicy } from './lib/propagation/edge-context';
+// Tracing through Nest's public hooks, for clients and servers you already have (no class swapped).
+export { instrumentClientProxy } from './lib/hooks/instrument-client-proxy';
+export { instrumentServer } from './lib/hooks/instrument-server';
