@@ -85,16 +85,16 @@ describe("instrumentClientProxy / instrumentServer on Nest's stock Redis transpo
 
     const consumer = await tracing.waitForSpan((span) => span.name === 'process hooks.created');
     const producer = tracing.spans().find((span) => span.name === 'send hooks.created');
-    expect(producer).toBeDefined();
-    expect(producer?.kind).toBe(SpanKind.PRODUCER);
+    if (!producer) throw new Error(`no PRODUCER span among: ${tracing.spans().map((span) => span.name).join(', ')}`);
+    expect(producer.kind).toBe(SpanKind.PRODUCER);
     expect(consumer.kind).toBe(SpanKind.CONSUMER);
-    expect(parentSpanIdOf(producer!)).toBe(caller.spanContext().spanId);
+    expect(parentSpanIdOf(producer)).toBe(caller.spanContext().spanId);
     expect(traceIdOf(consumer)).toBe(caller.spanContext().traceId);
-    expect(parentSpanIdOf(consumer)).toBe(spanIdOf(producer!));
+    expect(parentSpanIdOf(consumer)).toBe(spanIdOf(producer));
     expect(consumer.attributes).toMatchObject({ 'messaging.system': 'redis', 'messaging.destination.name': 'hooks.created' });
 
     // The app's own metadata and ours travelled together; the handler ran inside the CONSUMER span.
-    expect(seen).toEqual([{ pattern: 'hooks.created', metadata: { tenant: 'before', traceparent: expect.stringContaining(spanIdOf(producer!)) }, spanId: spanIdOf(consumer) }]);
+    expect(seen).toEqual([{ pattern: 'hooks.created', metadata: { tenant: 'before', traceparent: expect.stringContaining(spanIdOf(producer)) }, spanId: spanIdOf(consumer) }]);
     // The app's start hook ran inside our span (set after instrumentServer), its end hook too (set before).
     expect(appHooks).toEqual([
       { hook: 'start', spanId: spanIdOf(consumer) },
