@@ -16,6 +16,7 @@ COPY apps/items-api/package.json apps/items-api/
 COPY apps/redis-consumer/package.json apps/redis-consumer/
 COPY libs/config/package.json libs/config/
 COPY libs/item-messages/package.json libs/item-messages/
+COPY libs/sdk/package.json libs/sdk/
 COPY libs/streams-transport/package.json libs/streams-transport/
 COPY libs/tracing/package.json libs/tracing/
 RUN npm ci --no-audit --no-fund

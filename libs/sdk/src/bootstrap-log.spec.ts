@@ -1,4 +1,4 @@
-import { bootstrapLog } from './bootstrap-log';
+import { bootstrapLog, routeProcessWarnings } from './bootstrap-log';
 
 describe("bootstrapLog (the bootstrap's lines, in the app's log format)", () => {
   const linesFor = (env: NodeJS.ProcessEnv, isTerminal: boolean) => {
@@ -24,5 +24,23 @@ describe("bootstrapLog (the bootstrap's lines, in the app's log format)", () => 
   it('writes plain text where the app logs pretty (a terminal outside production, or LOG_FORMAT=pretty)', () => {
     expect(linesFor({}, true)).toEqual(['WARN [items-api] OTEL_LOG_LEVEL="loud" is invalid']);
     expect(linesFor({ LOG_FORMAT: 'pretty' }, false)).toEqual(['WARN [items-api] OTEL_LOG_LEVEL="loud" is invalid']);
+  });
+});
+
+describe('routeProcessWarnings', () => {
+  it("writes Node's process warnings through the bootstrap's log instead of Node's plain-text printer", () => {
+    const listeners = process.listeners('warning');
+    const lines: string[] = [];
+    try {
+      routeProcessWarnings((level, message) => lines.push(`${level} ${message}`));
+      // Ours is the only listener left: Node's printer (a listener too) is gone.
+      const [listener, ...others] = process.listeners('warning');
+      expect(others).toEqual([]);
+      listener(Object.assign(new Error('something is going away'), { name: 'DeprecationWarning', code: 'DEP0999' }));
+      expect(lines).toEqual(['warn DeprecationWarning [DEP0999]: something is going away']);
+    } finally {
+      process.removeAllListeners('warning');
+      listeners.forEach((listener) => process.on('warning', listener));
+    }
   });
 });

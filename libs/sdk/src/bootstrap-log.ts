@@ -16,7 +16,22 @@ export function bootstrapLog(
   isTerminal = Boolean(process.stdout.isTTY),
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): BootstrapLog {
-  const format = env['LOG_FORMAT'] === 'json' || env['LOG_FORMAT'] === 'pretty' ? env['LOG_FORMAT'] : isTerminal && env['NODE_ENV'] !== 'production' ? 'pretty' : 'json';
-  if (format === 'pretty') return (level, message) => write(`${level.toUpperCase()} [${service}] ${message}`);
+  if (bootstrapLogFormat(env, isTerminal) === 'pretty') return (level, message) => write(`${level.toUpperCase()} [${service}] ${message}`);
   return (level, message) => write(JSON.stringify({ level: LEVELS[level], time: Date.now(), service, context: 'Tracing', msg: message }));
+}
+
+/** The format the app will log in: `LOG_FORMAT` when valid, else `pretty` in a terminal outside production, else `json`. */
+export function bootstrapLogFormat(env: NodeJS.ProcessEnv = process.env, isTerminal = Boolean(process.stdout.isTTY)): 'json' | 'pretty' {
+  if (env['LOG_FORMAT'] === 'json' || env['LOG_FORMAT'] === 'pretty') return env['LOG_FORMAT'];
+  return isTerminal && env['NODE_ENV'] !== 'production' ? 'pretty' : 'json';
+}
+
+/**
+ * Node prints process warnings (deprecations, experimental features, too many listeners) as plain text on stderr,
+ * through a default `warning` listener. Where the app logs JSON, they go through `log` instead, one JSON line each,
+ * so that a log pipeline never meets a line it cannot parse. (Node adds that listener unless `--no-warnings`.)
+ */
+export function routeProcessWarnings(log: BootstrapLog): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => log('warn', `${warning.name}${'code' in warning && warning.code ? ` [${String(warning.code)}]` : ''}: ${warning.message}`));
 }

@@ -21,7 +21,7 @@ import {
   RateLimitedLog,
   withTimeout,
 } from '@nest-redis-otel/tracing';
-import { type BootstrapLog, bootstrapLog } from './bootstrap-log';
+import { type BootstrapLog, bootstrapLog, bootstrapLogFormat, routeProcessWarnings } from './bootstrap-log';
 import { registerEsmLoaderHook } from './esm-loader-hook';
 import { checkSdkSettings } from './sdk-settings';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
@@ -64,6 +64,7 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  */
 export function startTracing(options: StartTracingOptions): TracingHandle {
   const log = options.log ?? bootstrapLog(process.env['OTEL_SERVICE_NAME'] || options.serviceName);
+  if (bootstrapLogFormat() === 'json') routeProcessWarnings(log);
   const problems = checkSdkSettings(process.env);
   problems.forEach((problem) => log(problem.fatal ? 'error' : 'warn', problem.message));
   // The bootstrap runs before the app and its configuration check: stop here, the variable named above.
