@@ -6,6 +6,7 @@ export { RedisRecord, type RedisRecordOptions } from './lib/messaging/redis-reco
 export { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS, type DeadlineCheck } from './lib/messaging/message-deadline';
 export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server-redis';
 export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';
+export type { Readiness, ReadinessCheck } from './lib/consumer/readiness';
 export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
 export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/server/message-guard';
 export type { Inspection, RejectionKind } from './lib/server/message-guard';

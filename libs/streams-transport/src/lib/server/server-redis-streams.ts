@@ -1,4 +1,3 @@
-import { EventEmitter, once } from 'node:events';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
@@ -20,6 +19,7 @@ import {
   recordRefusedMessage,
   withTimeout,
 } from '@nest-redis-otel/tracing';
+import { DEFAULT_DRAIN_TIMEOUT_MS, type Readiness, type ReadinessCheck, RunningHandlers } from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { isObservable, lastValueFrom } from 'rxjs';
 import {
@@ -110,7 +110,7 @@ return 1`;
  * poison entries moved to a dead-letter stream. Every handler runs under a CONSUMER span whose parent (or link) is
  * the PRODUCER span named by the entry's trace context.
  */
-export class ServerRedisStreams extends Server implements CustomTransportStrategy {
+export class ServerRedisStreams extends Server implements CustomTransportStrategy, ReadinessCheck {
   override readonly transportId = Symbol('REDIS_STREAMS');
   private readonly options: Required<Omit<ServerRedisStreamsOptions, 'tracing'>>;
   private readonly messageSpans: MessageSpans;
@@ -121,9 +121,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   private streams: string[] = [];
   private reading?: Promise<void>;
   private isClosing = false;
-  private inFlight = 0;
-  /** `slot-free` when a handler finishes: the reader and close wait for it. */
-  private readonly handlers = new EventEmitter();
+  /** Aborted on close: a reader waiting for a free handler slot stops waiting. */
+  private readonly closing = new AbortController();
+  /** The handler slots taken: the reader waits for a free one, close for all. */
+  private readonly running = new RunningHandlers(this.streamsLogger, ': their entries stay pending');
   /** `<stream> <entry id>` of the entries being handled here: never claimed back by this consumer while running. */
   private readonly handling = new Set<string>();
   private lastClaimAt = 0;
@@ -147,7 +148,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       deadLetterStream: options.deadLetterStream ?? DEFAULT_DEAD_LETTER_STREAM,
       maxEntryBytes: options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
       maxEntryDepth: options.maxEntryDepth ?? DEFAULT_MAX_MESSAGE_DEPTH,
-      drainTimeoutMs: options.drainTimeoutMs ?? 8000,
+      drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
       clockSkewAllowanceMs: options.clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
     };
     this.messageSpans = new MessageSpans(options.tracing);
@@ -176,32 +177,27 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     // No new entry is taken: a blocked read is cut now (handlers run while the reader waits for new entries). An
     // entry Redis had already handed to it stays pending for this consumer's next start (or a claim).
     this.reader?.disconnect();
-    this.handlers.emit('slot-free'); // a reader waiting for a slot sees the close
+    this.closing.abort(); // a reader waiting for a slot sees the close
     await withTimeout<unknown>(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, 1000)).catch(() => undefined);
-    if (this.inFlight > 0) {
-      const drained = withTimeout(this.drained(), this.options.drainTimeoutMs);
-      if (!(await drained.then(() => true, () => false))) {
-        this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
-      }
-    }
+    await this.running.drain(this.options.drainTimeoutMs);
     // QUIT waits for Redis to answer: not for long when it is away.
     await withTimeout<unknown>(this.commands?.quit() ?? Promise.resolve(), 1000).catch(() => this.commands?.disconnect());
   }
 
   on(): never {
-    throw new Error('ServerRedisStreams emits no events; its state is in the logs and in checkReading()');
+    throw new Error('ServerRedisStreams emits no events; its state is in the logs and in readiness()');
   }
 
   unwrap<T>(): T {
     return [this.commands, this.reader] as T;
   }
 
-  /** Whether the read loop is reading: Redis answers and the last read succeeded recently. For readiness probes. */
-  async checkReading(): Promise<{ reading: true } | { reading: false; reason: string }> {
-    if (!this.commands || !this.reading) return { reading: false, reason: 'not listening yet' };
-    if (this.isClosing) return { reading: false, reason: 'closing' };
-    if (Date.now() - this.lastReadOkAt > this.options.blockMs * 3 + 1000) return { reading: false, reason: 'no successful read lately' };
-    return { reading: true };
+  /** Ready while the read loop is reading: Redis answers and the last read succeeded recently. For readiness probes. */
+  async readiness(): Promise<Readiness> {
+    if (!this.commands || !this.reading) return { ready: false, reason: 'not listening yet' };
+    if (this.isClosing) return { ready: false, reason: 'closing' };
+    if (Date.now() - this.lastReadOkAt > this.options.blockMs * 3 + 1000) return { ready: false, reason: 'no successful read lately' };
+    return { ready: true };
   }
 
   private async createGroups(): Promise<void> {
@@ -212,14 +208,12 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
-  private async drained(): Promise<void> {
-    while (this.inFlight > 0) await once(this.handlers, 'slot-free');
-  }
-
   /** How many more handlers may start now; waits until one may (or the server closes). */
   private async freeSlots(): Promise<number> {
-    while (this.inFlight >= this.options.concurrency && !this.isClosing) await once(this.handlers, 'slot-free');
-    return this.options.concurrency - this.inFlight;
+    while (this.running.count >= this.options.concurrency && !this.isClosing) {
+      await this.running.nextEnd(this.closing.signal).catch(() => undefined); // aborted: closing
+    }
+    return this.options.concurrency - this.running.count;
   }
 
   private async readLoop(): Promise<void> {
@@ -295,7 +289,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
 
   /** Handles one entry in a handler slot; never rejects (a failure is logged, the entry left pending). */
   private async handleEntry(stream: string, [entryId, fields]: Entry, isRedelivery: boolean): Promise<void> {
-    this.inFlight++;
+    const slotFreed = this.running.start();
     const key = `${stream} ${entryId}`;
     this.handling.add(key);
     try {
@@ -322,8 +316,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       this.problems.write('handle', `Entry ${entryId} of ${stream} not handled: ${describeError(error).message}`);
     } finally {
       this.handling.delete(key);
-      this.inFlight--;
-      this.handlers.emit('slot-free');
+      slotFreed();
     }
   }
 

@@ -98,7 +98,7 @@ describe('bad messages on a traced Redis server (real Redis)', () => {
     server = microservice.strategy;
     app = await NestFactory.createMicroservice(BadInputModule.register(), { ...microservice, logger });
     await app.listen();
-    expect(await server.checkSubscribed()).toEqual({ subscribed: true });
+    expect(await server.readiness()).toEqual({ ready: true });
   }, 30_000);
 
   afterAll(async () => {

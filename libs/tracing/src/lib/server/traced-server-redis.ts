@@ -1,4 +1,3 @@
-import { EventEmitter, once } from 'node:events';
 import { Logger, type LoggerService } from '@nestjs/common';
 import {
   type MessageHandler,
@@ -21,6 +20,8 @@ import { type DeadLetterOptions, DeadLetters } from './dead-letters';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } from './message-guard';
 import { withTimeout } from '../with-timeout';
 import { TraceContextDeserializer } from './trace-context.deserializer';
+import { DEFAULT_DRAIN_TIMEOUT_MS, RunningHandlers } from '../consumer/running-handlers';
+import type { Readiness, ReadinessCheck } from '../consumer/readiness';
 import { invalidPayloadOf } from './invalid-payload.exception';
 
 /** Options of `TracedServerRedis`: Nest's Redis server options plus `tracing` and the handling of bad messages. */
@@ -56,13 +57,14 @@ type ProcessingEndHook = (transportId: TransportId, context: unknown) => void;
  * `process <channel>` whose parent (or link) is the producer span named by the message's trace context.
  * Pass it as the `strategy` of a microservice.
  */
-export class TracedServerRedis extends ServerRedis {
+export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
   private readonly messageSpans: MessageSpans;
   private readonly tracingLogger = new Logger(TracedServerRedis.name);
   /** What the deserializer learnt of each message, keyed by the packet's metadata object. */
   private readonly messageFacts = new WeakMap<object, Omit<MessageFacts, 'destination'>>();
   /** The span of each message being processed, keyed by its RPC context. */
   private readonly processingSpans = new WeakMap<object, Span>();
+  private readonly handlerEnds = new WeakMap<object, () => void>();
   private userStartHook?: ProcessingStartHook;
   private userEndHook?: ProcessingEndHook;
   private readonly maxMessageBytes: number;
@@ -70,9 +72,8 @@ export class TracedServerRedis extends ServerRedis {
   private readonly patterns?: ReadonlySet<string>;
   /** Messages refused before any handler: counted, logged once per kind and interval, kept in a Redis list. */
   readonly deadLetters: DeadLetters;
-  /** Handlers running now; `idle` is emitted when the last one finishes (for a graceful close). */
-  private inFlight = 0;
-  private readonly idle = new EventEmitter();
+  /** Handlers running now, and their replies: what a graceful close waits for. */
+  private readonly running = new RunningHandlers(this.tracingLogger);
   private readonly drainTimeoutMs: number;
   private readonly clockSkewAllowanceMs: number;
   private closing?: Promise<void>;
@@ -91,7 +92,7 @@ export class TracedServerRedis extends ServerRedis {
     this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxMessageDepth = maxMessageDepth ?? DEFAULT_MAX_MESSAGE_DEPTH;
     this.patterns = patterns && new Set(patterns);
-    this.drainTimeoutMs = drainTimeoutMs ?? 8000;
+    this.drainTimeoutMs = drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.clockSkewAllowanceMs = clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS;
     this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
     this.messageSpans = new MessageSpans(tracing);
@@ -204,13 +205,7 @@ export class TracedServerRedis extends ServerRedis {
    * last packet (`isDisposed`) is handed to Redis, so that a graceful close does not cut a reply.
    */
   override send(stream$: Observable<unknown>, respond: (data: WritePacket) => Promise<unknown> | void): Subscription {
-    this.inFlight++;
-    let isDone = false;
-    const done = () => {
-      if (isDone) return;
-      isDone = true;
-      if (--this.inFlight === 0) this.idle.emit('idle');
-    };
+    const done = this.running.start();
     return super.send(stream$, async (packet: WritePacket) => {
       try {
         return await respond(packet);
@@ -234,13 +229,7 @@ export class TracedServerRedis extends ServerRedis {
     if (subscriber?.status === 'ready') {
       await withTimeout(subscriber.unsubscribe(), 1000).catch(() => undefined); // closing anyway
     }
-    if (this.inFlight > 0) {
-      const drained = await withTimeout(once(this.idle, 'idle'), this.drainTimeoutMs).then(
-        () => true,
-        () => false,
-      );
-      if (!drained) this.tracingLogger.warn(`Closing with ${this.inFlight} handler(s) still running after ${this.drainTimeoutMs} ms`);
-    }
+    await this.running.drain(this.drainTimeoutMs);
     await super.close();
   }
 
@@ -255,27 +244,27 @@ export class TracedServerRedis extends ServerRedis {
    * commands (a PING on that connection is answered after them, in order), and its reply connection answers too.
    * For readiness probes; never throws.
    */
-  async checkSubscribed(timeoutMs = 1000): Promise<{ subscribed: true } | { subscribed: false; reason: string }> {
+  async readiness(timeoutMs = 1000): Promise<Readiness> {
     const connections = [
       ['subscriber', this.subClient],
       ['publisher', this.pubClient],
     ] as const;
     for (const [role, client] of connections) {
-      if (!client) return { subscribed: false, reason: 'not listening yet' };
-      if (client.status !== 'ready') return { subscribed: false, reason: `${role} connection is ${client.status}` };
+      if (!client) return { ready: false, reason: 'not listening yet' };
+      if (client.status !== 'ready') return { ready: false, reason: `${role} connection is ${client.status}` };
     }
     try {
       await withTimeout(Promise.all(connections.map(([, client]) => client.ping())), timeoutMs);
-      return { subscribed: true };
+      return { ready: true };
     } catch (error) {
-      return { subscribed: false, reason: `Redis did not answer: ${error instanceof Error ? error.message : String(error)}` };
+      return { ready: false, reason: `Redis did not answer: ${error instanceof Error ? error.message : String(error)}` };
     }
   }
 
   private onProcessingStart(transportId: TransportId, context: unknown, done: () => Promise<unknown>): unknown {
     // Counted from here to the end hook, which Nest runs exactly once, when the handler's result has settled (a
     // request's reply handed to Redis): what a graceful close waits for.
-    this.inFlight++;
+    if (typeof context === 'object' && context !== null) this.handlerEnds.set(context, this.running.start());
     const run = () => (this.userStartHook ? this.userStartHook(transportId, context, done) : done());
     if (!(context instanceof RedisContext)) return run();
     let started: ReturnType<MessageSpans['startConsumer']>;
@@ -293,7 +282,7 @@ export class TracedServerRedis extends ServerRedis {
   }
 
   private onProcessingEnd(transportId: TransportId, context: unknown): void {
-    if (--this.inFlight === 0) this.idle.emit('idle');
+    if (typeof context === 'object' && context !== null) this.handlerEnds.get(context)?.();
     try {
       this.userEndHook?.(transportId, context);
     } finally {

@@ -1,0 +1,6 @@
+/**
+ * `@nest-redis-otel/tracing/internal`: the consumer lifecycle shared by this package's transports (the pub/sub
+ * server here, `@nest-redis-otel/streams-transport`). Not public API: it changes with the transports, without notice.
+ */
+export { DEFAULT_DRAIN_TIMEOUT_MS, RunningHandlers } from './lib/consumer/running-handlers';
+export type { Readiness, ReadinessCheck } from './lib/consumer/readiness';
