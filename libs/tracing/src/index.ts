@@ -8,8 +8,8 @@ export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server
 export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';
 export type { Readiness, ReadinessCheck } from './lib/consumer/readiness';
 export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
-export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/server/message-guard';
-export type { Inspection, RejectionKind } from './lib/server/message-guard';
+export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/consumer/message-guard';
+export type { Inspection, RejectionKind } from './lib/consumer/message-guard';
 export { INVALID_PAYLOAD, InvalidPayloadError, InvalidPayloadException, invalidPayloadOf } from './lib/server/invalid-payload.exception';
 export { DeadLetters, DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letters';
 export { RawChannelPublisher, LatePublishError, type RawPublishOptions } from './lib/raw-channel/raw-channel.publisher';

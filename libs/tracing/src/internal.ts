@@ -4,3 +4,4 @@
  */
 export { DEFAULT_DRAIN_TIMEOUT_MS, RunningHandlers } from './lib/consumer/running-handlers';
 export type { Readiness, ReadinessCheck } from './lib/consumer/readiness';
+export { inspectJson, type JsonPart, type Rejection } from './lib/consumer/message-guard';

@@ -36,7 +36,7 @@ import {
   REPLY_LIST_TTL_MS,
   replyTicketKey,
 } from '../constants';
-import { isRejection, readEntry } from '../stream-entry';
+import { readEntry, type StreamMessage } from '../stream-entry';
 
 export interface ServerRedisStreamsOptions {
   /** `redis://[user:password@]host[:port][/db]`. */
@@ -297,7 +297,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       // An entry trimmed (MAXLEN) or deleted while pending comes back without fields: nothing to handle.
       if (fields === null) return await this.ack(stream, entryId);
       const read = readEntry(fields, this.options.maxEntryBytes, this.options.maxEntryDepth);
-      if (isRejection(read)) return await this.deadLetter(stream, entryId, fields, read.kind, read.reason);
+      if (!read.accepted) return await this.deadLetter(stream, entryId, fields, read.kind, read.reason);
       const pattern = stream.slice(this.options.streamPrefix.length);
       if (read.message.pattern !== pattern) {
         return await this.deadLetter(stream, entryId, fields, 'unknown-pattern', `pattern "${read.message.pattern.slice(0, 100)}" on stream "${stream}"`);
@@ -321,7 +321,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   }
 
   /** Runs the handler(s) and acknowledges the entry; an event refused for its payload is returned unacknowledged. */
-  private async process(stream: string, entryId: string, deliveries: number, message: NonNullable<Exclude<ReturnType<typeof readEntry>, { kind: string }>>['message'], bytes: number): Promise<InvalidPayloadError | undefined> {
+  private async process(stream: string, entryId: string, deliveries: number, message: StreamMessage, bytes: number): Promise<InvalidPayloadError | undefined> {
     const handler = this.getHandlerByPattern(message.pattern);
     const isRequest = message.id !== undefined && message.reply !== undefined;
     const { span, context } = this.messageSpans.startConsumer(message.carrier, {

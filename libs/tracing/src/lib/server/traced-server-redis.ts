@@ -17,7 +17,7 @@ import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
 import { type DeadLetterOptions, DeadLetters } from './dead-letters';
-import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } from './message-guard';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } from '../consumer/message-guard';
 import { withTimeout } from '../with-timeout';
 import { TraceContextDeserializer } from './trace-context.deserializer';
 import { DEFAULT_DRAIN_TIMEOUT_MS, RunningHandlers } from '../consumer/running-handlers';
