@@ -11,7 +11,7 @@ export { TraceContextDeserializer } from './lib/server/trace-context.deserialize
 export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/consumer/message-guard';
 export type { Inspection, RejectionKind } from './lib/consumer/message-guard';
 export { INVALID_PAYLOAD, InvalidPayloadError, InvalidPayloadException, invalidPayloadOf } from './lib/server/invalid-payload.exception';
-export { DeadLetters, DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letters';
+export { DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letter-list';
 export { RawChannelPublisher, LatePublishError, type RawPublishOptions } from './lib/raw-channel/raw-channel.publisher';
 export { TracingModule } from './lib/module/tracing.module';
 export { TRACING_MODULE_OPTIONS, type TracingModuleOptions } from './lib/module/tracing.module-definition';

@@ -4,4 +4,5 @@
  */
 export { DEFAULT_DRAIN_TIMEOUT_MS, RunningHandlers } from './lib/consumer/running-handlers';
 export type { Readiness, ReadinessCheck } from './lib/consumer/readiness';
-export { inspectJson, type JsonPart, type Rejection } from './lib/consumer/message-guard';
+export { inspectJson, type JsonPart, type Rejection, type RejectionKind } from './lib/consumer/message-guard';
+export { DeadLetters, type DeadLetterStore, type DeadLettersOptions, type Refusal } from './lib/consumer/dead-letters';

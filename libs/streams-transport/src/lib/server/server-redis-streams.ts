@@ -16,10 +16,16 @@ import {
   MessageSpans,
   RateLimitedLog,
   recordMessageFailure,
-  recordRefusedMessage,
   withTimeout,
 } from '@nest-redis-otel/tracing';
-import { DEFAULT_DRAIN_TIMEOUT_MS, type Readiness, type ReadinessCheck, RunningHandlers } from '@nest-redis-otel/tracing/internal';
+import {
+  DeadLetters,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  type Readiness,
+  type ReadinessCheck,
+  type RejectionKind,
+  RunningHandlers,
+} from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { isObservable, lastValueFrom } from 'rxjs';
 import {
@@ -37,6 +43,7 @@ import {
   replyTicketKey,
 } from '../constants';
 import { readEntry, type StreamMessage } from '../stream-entry';
+import { DeadLetterStream, type StreamEntry } from './dead-letter-stream';
 
 export interface ServerRedisStreamsOptions {
   /** `redis://[user:password@]host[:port][/db]`. */
@@ -132,6 +139,8 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   private readonly pendingDone = new Set<string>();
   private readonly pendingFrom = new Map<string, string>();
   private lastReadOkAt = 0;
+  /** Entries no handler should see: kept in the dead-letter stream and acknowledged, counted, logged once a minute per kind. */
+  readonly deadLetters: DeadLetters<StreamEntry>;
 
   constructor(options: ServerRedisStreamsOptions) {
     super();
@@ -152,6 +161,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       clockSkewAllowanceMs: options.clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
     };
     this.messageSpans = new MessageSpans(options.tracing);
+    this.deadLetters = new DeadLetters({
+      store: new DeadLetterStream(() => this.commands, this.options.deadLetterStream, this.options.group),
+      describe: ({ stream, entryId }) => `entry ${entryId} of ${stream}`,
+    });
   }
 
   /** Creates the groups (from the start of each stream: nothing added before the first consumer is skipped). */
@@ -381,28 +394,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
-  /** Kept in the dead-letter stream with why, acknowledged (so never delivered again), counted, logged once a minute. */
-  private async deadLetter(stream: string, entryId: string, fields: readonly string[] | null, kind: string, reason: string): Promise<void> {
-    await this.commands?.xadd(
-      this.options.deadLetterStream,
-      'MAXLEN',
-      '~',
-      10_000,
-      '*',
-      'stream',
-      stream,
-      'entry',
-      entryId,
-      'kind',
-      kind,
-      'reason',
-      reason,
-      'fields',
-      JSON.stringify(fields ?? []),
-    );
-    await this.ack(stream, entryId);
-    recordRefusedMessage(stream.slice(this.options.streamPrefix.length), kind);
-    this.problems.write(`dead-letter ${kind}`, `Entry ${entryId} of ${stream} moved to ${this.options.deadLetterStream} (${kind}): ${reason}`);
+  /** Kept in the dead-letter stream with why and acknowledged; rejects (the entry stays pending) if it could not be. */
+  private deadLetter(stream: string, entryId: string, fields: readonly string[] | null, kind: RejectionKind, reason: string): Promise<void> {
+    const destination = stream.slice(this.options.streamPrefix.length);
+    return this.deadLetters.refuse({ kind, reason, destination }, { stream, entryId, fields });
   }
 }
 

@@ -16,7 +16,9 @@ import { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from '..
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
-import { type DeadLetterOptions, DeadLetters } from './dead-letters';
+import { type ChannelMessage, type DeadLetterOptions, DeadLetterList } from './dead-letter-list';
+import { DeadLetters } from '../consumer/dead-letters';
+import type { RejectionKind } from '../consumer/message-guard';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } from '../consumer/message-guard';
 import { withTimeout } from '../with-timeout';
 import { TraceContextDeserializer } from './trace-context.deserializer';
@@ -71,7 +73,7 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
   private readonly maxMessageDepth: number;
   private readonly patterns?: ReadonlySet<string>;
   /** Messages refused before any handler: counted, logged once per kind and interval, kept in a Redis list. */
-  readonly deadLetters: DeadLetters;
+  readonly deadLetters: DeadLetters<ChannelMessage>;
   /** Handlers running now, and their replies: what a graceful close waits for. */
   private readonly running = new RunningHandlers(this.tracingLogger);
   private readonly drainTimeoutMs: number;
@@ -94,7 +96,11 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
     this.patterns = patterns && new Set(patterns);
     this.drainTimeoutMs = drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.clockSkewAllowanceMs = clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS;
-    this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
+    this.deadLetters = new DeadLetters({
+      store: deadLetters === false ? undefined : new DeadLetterList(() => this.pubClient, deadLetters),
+      describe: ({ channel }) => `a message on "${channel}"`,
+      logIntervalMs: deadLetters === false ? undefined : deadLetters?.logIntervalMs,
+    });
     this.messageSpans = new MessageSpans(tracing);
     this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet, value) =>
       this.messageFacts.set(metadata, {
@@ -159,11 +165,11 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
     const raw = typeof buffer === 'string' ? buffer : String(buffer);
     // With wildcards, `channel` is the subscribed pattern: a packet's own pattern cannot be compared with it.
     const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes, this.maxMessageDepth);
-    if (!inspection.accepted) return this.deadLetters.keep(inspection.kind, inspection.reason, pattern ?? channel, raw);
+    if (!inspection.accepted) return this.refuse(inspection.kind, inspection.reason, pattern ?? channel, raw);
     const metadata = inspection.message['metadata'];
     const deadline = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[DEADLINE_KEY] : undefined;
     const lateness = checkDeadline(deadline, Date.now(), this.clockSkewAllowanceMs);
-    if (lateness.late) return this.deadLetters.keep(lateness.kind, lateness.reason, pattern ?? channel, raw);
+    if (lateness.late) return this.refuse(lateness.kind, lateness.reason, pattern ?? channel, raw);
     this.inspected = { raw, message: inspection.message };
     this.envelopeBytes.set(inspection.message, Buffer.byteLength(raw));
     return super.handleMessage(channel, buffer, pub, pattern);
@@ -176,8 +182,12 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
     const channel = context instanceof RedisContext ? context.getChannel() : 'unknown';
     // The raw text is gone by now: the packet is written again (its depth was capped, so this cannot overflow).
     const raw = JSON.stringify({ pattern: channel, data }) ?? '';
-    // keep() never rejects: it logs and counts its own failures.
-    void this.deadLetters.keep('invalid-payload', invalid.message, channel, raw);
+    // Never rejects here (the list store does not redeliver): a failure to keep it is logged and counted.
+    void this.refuse('invalid-payload', invalid.message, channel, raw);
+  }
+
+  private refuse(kind: RejectionKind, reason: string, channel: string, raw: string): Promise<void> {
+    return this.deadLetters.refuse({ kind, reason, destination: channel }, { channel, raw });
   }
 
   /**
