@@ -6,3 +6,4 @@ export { DEFAULT_DRAIN_TIMEOUT_MS, RunningHandlers } from './lib/consumer/runnin
 export type { Readiness, ReadinessCheck } from './lib/consumer/readiness';
 export { inspectJson, type JsonPart, type Rejection, type RejectionKind } from './lib/consumer/message-guard';
 export { DeadLetters, type DeadLetterStore, type DeadLettersOptions, type Refusal } from './lib/consumer/dead-letters';
+export { type ConsumerSpan, startConsumerSpan } from './lib/consumer/consumer-span';

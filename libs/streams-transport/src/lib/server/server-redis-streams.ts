@@ -9,13 +9,11 @@ import {
   DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
   DEFAULT_MAX_MESSAGE_DEPTH,
   describeError,
-  endMessageSpan,
   type InvalidPayloadError,
   invalidPayloadOf,
   type MessagingTracingOptions,
   MessageSpans,
   RateLimitedLog,
-  recordMessageFailure,
   withTimeout,
 } from '@nest-redis-otel/tracing';
 import {
@@ -25,6 +23,7 @@ import {
   type ReadinessCheck,
   type RejectionKind,
   RunningHandlers,
+  startConsumerSpan,
 } from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { isObservable, lastValueFrom } from 'rxjs';
@@ -337,7 +336,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   private async process(stream: string, entryId: string, deliveries: number, message: StreamMessage, bytes: number): Promise<InvalidPayloadError | undefined> {
     const handler = this.getHandlerByPattern(message.pattern);
     const isRequest = message.id !== undefined && message.reply !== undefined;
-    const { span, context } = this.messageSpans.startConsumer(message.carrier, {
+    const consumer = startConsumerSpan(this.messageSpans, message.carrier, {
       destination: message.pattern,
       data: message.data,
       messageId: message.id ?? entryId,
@@ -346,7 +345,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     });
     let invalid: InvalidPayloadError | undefined;
     try {
-      await otelContext.with(context, async () => {
+      await otelContext.with(consumer.context, async () => {
         const rpcContext = new RedisStreamsContext([stream, entryId, deliveries]);
         if (!handler) throw new Error(`There is no matching message handler defined in the remote service for "${message.pattern}"`);
         let response: unknown;
@@ -356,7 +355,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
             response = await settle(await current(message.data, rpcContext));
           }
         } catch (error) {
-          recordMessageFailure(span, error);
+          consumer.fail(error);
           if (!isRequest) {
             invalid = invalidPayloadOf(error);
             if (invalid) return;
@@ -372,7 +371,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       await this.ack(stream, entryId);
       return undefined;
     } finally {
-      endMessageSpan(span);
+      consumer.end();
     }
   }
 

@@ -1,16 +1,16 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import {
+  type BaseRpcContext,
   type MessageHandler,
   RedisContext,
   type RedisOptions,
   ServerRedis,
-  type Transport,
   type WritePacket,
 } from '@nestjs/microservices';
-import { type Span, context as otelContext, trace } from '@opentelemetry/api';
+import { context as otelContext, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { isObservable, type Observable, type Subscription, tap } from 'rxjs';
-import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
+import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
 import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
 import { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from '../messaging/message-deadline';
 import type { MessagingTracingOptions } from '../types';
@@ -23,6 +23,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } 
 import { withTimeout } from '../with-timeout';
 import { TraceContextDeserializer } from './trace-context.deserializer';
 import { DEFAULT_DRAIN_TIMEOUT_MS, RunningHandlers } from '../consumer/running-handlers';
+import { startConsumerSpan } from '../consumer/consumer-span';
 import type { Readiness, ReadinessCheck } from '../consumer/readiness';
 import { invalidPayloadOf } from './invalid-payload.exception';
 
@@ -49,10 +50,19 @@ export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & {
   clockSkewAllowanceMs?: number;
 };
 
-type TransportId = Transport | symbol;
 const MAX_REMEMBERED_ROUTES = 1000;
-type ProcessingStartHook = (transportId: TransportId, context: unknown, done: () => Promise<unknown>) => void;
-type ProcessingEndHook = (transportId: TransportId, context: unknown) => void;
+/** Nest's answer to a request no handler takes (`NO_MESSAGE_HANDLER` of @nestjs/microservices 12.1.1, not exported). */
+const NO_MESSAGE_HANDLER = 'There is no matching message handler defined in the remote service.';
+
+/** The `RedisContext` of a message the guard let through, with what its CONSUMER span records. */
+class AdmittedMessageContext extends RedisContext {
+  constructor(
+    args: ConstructorParameters<typeof RedisContext>[0],
+    readonly facts: MessageFacts,
+  ) {
+    super(args);
+  }
+}
 
 /**
  * Nest's Redis server, traced: every `@EventPattern` / `@MessagePattern` handler runs inside a CONSUMER span
@@ -62,13 +72,6 @@ type ProcessingEndHook = (transportId: TransportId, context: unknown) => void;
 export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
   private readonly messageSpans: MessageSpans;
   private readonly tracingLogger = new Logger(TracedServerRedis.name);
-  /** What the deserializer learnt of each message, keyed by the packet's metadata object. */
-  private readonly messageFacts = new WeakMap<object, Omit<MessageFacts, 'destination'>>();
-  /** The span of each message being processed, keyed by its RPC context. */
-  private readonly processingSpans = new WeakMap<object, Span>();
-  private readonly handlerEnds = new WeakMap<object, () => void>();
-  private userStartHook?: ProcessingStartHook;
-  private userEndHook?: ProcessingEndHook;
   private readonly maxMessageBytes: number;
   private readonly maxMessageDepth: number;
   private readonly patterns?: ReadonlySet<string>;
@@ -79,10 +82,6 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
   private readonly drainTimeoutMs: number;
   private readonly clockSkewAllowanceMs: number;
   private closing?: Promise<void>;
-  /** The message `handleMessage` just inspected, handed to `parseMessage` so that it is parsed once. */
-  private inspected?: { raw: string; message: Record<string, unknown> };
-  /** Bytes of each message as received, keyed by its parsed object (what the deserializer is given). */
-  private readonly envelopeBytes = new WeakMap<object, number>();
   /** Routes of the channels seen (a channel is one this server subscribed to): Nest's lookup parses each time. */
   private readonly routes = new Map<string, string>();
 
@@ -102,25 +101,7 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
       logIntervalMs: deadLetters === false ? undefined : deadLetters?.logIntervalMs,
     });
     this.messageSpans = new MessageSpans(tracing);
-    this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet, value) =>
-      this.messageFacts.set(metadata, {
-        data: packet.data,
-        messageId: 'id' in packet ? packet.id : undefined,
-        envelopeBytes: typeof value === 'object' && value !== null ? this.envelopeBytes.get(value) : undefined,
-      }),
-    );
-    super.setOnProcessingStartHook((transportId, context, done) => this.onProcessingStart(transportId, context, done));
-    super.setOnProcessingEndHook((transportId, context) => this.onProcessingEnd(transportId, context));
-  }
-
-  /** Runs inside the consumer span, never instead of it. */
-  override setOnProcessingStartHook(hook: ProcessingStartHook): void {
-    this.userStartHook = hook;
-  }
-
-  /** Runs before the consumer span ends, never instead of it. */
-  override setOnProcessingEndHook(hook: ProcessingEndHook): void {
-    this.userEndHook = hook;
+    this.deserializer = new TraceContextDeserializer(this.deserializer);
   }
 
   /**
@@ -159,20 +140,73 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
 
   /**
    * Refuses what no handler should see (oversized, nested too deep, not JSON, not an object, prototype keys, a
-   * pattern that is not the channel's, past its deadline) into the dead letters; the rest goes to Nest, parsed.
+   * pattern that is not the channel's, past its deadline) into the dead letters; the rest goes to Nest's event or
+   * request path, parsed once, with what the CONSUMER span records in its context.
+   * This is `ServerRedis#handleMessage` of @nestjs/microservices 12.1.1 (parse, deserialize, `RedisContext`, then
+   * `handleEvent`, or `handleRequest` with a reply publisher, Nest's error when no handler takes the request) with
+   * the guard in place of its parse: Nest has no hook between receiving a message and parsing it.
    */
-  override async handleMessage(channel: string, buffer: string, pub: unknown, pattern: string): Promise<unknown> {
+  override async handleMessage(channel: string, buffer: string, pub: Redis, pattern: string): Promise<unknown> {
     const raw = typeof buffer === 'string' ? buffer : String(buffer);
-    // With wildcards, `channel` is the subscribed pattern: a packet's own pattern cannot be compared with it.
+    // With wildcards, `channel` is the subscribed pattern (a packet's own pattern cannot be compared with it) and
+    // `pattern` the channel the message came on.
     const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes, this.maxMessageDepth);
     if (!inspection.accepted) return this.refuse(inspection.kind, inspection.reason, pattern ?? channel, raw);
     const metadata = inspection.message['metadata'];
     const deadline = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[DEADLINE_KEY] : undefined;
     const lateness = checkDeadline(deadline, Date.now(), this.clockSkewAllowanceMs);
     if (lateness.late) return this.refuse(lateness.kind, lateness.reason, pattern ?? channel, raw);
-    this.inspected = { raw, message: inspection.message };
-    this.envelopeBytes.set(inspection.message, Buffer.byteLength(raw));
-    return super.handleMessage(channel, buffer, pub, pattern);
+    const packet = await this.deserializer.deserialize(inspection.message, { channel });
+    const id = 'id' in packet ? packet.id : undefined;
+    const context = new AdmittedMessageContext([pattern, packet.metadata], {
+      destination: pattern,
+      data: packet.data,
+      messageId: id,
+      envelopeBytes: Buffer.byteLength(raw),
+    });
+    if (id === undefined) return this.handleEvent(channel, packet, context);
+    const publish = this.getPublisher(pub, pattern, id, context);
+    const handler = this.getHandlerByPattern(channel);
+    if (!handler) return publish({ id, status: 'error', err: NO_MESSAGE_HANDLER });
+    return this.handleRequest(context, async () => this.transformToObservable(await handler(packet.data, context)), publish);
+  }
+
+  /**
+   * Every message's processing, from Nest's start hook to its end hook, runs in its CONSUMER span and counts as
+   * running for a graceful close: the span starts and ends in this one call, around Nest's own runner, so that a
+   * user's start hook runs inside it and a user's end hook before it ends.
+   * `runWithProcessingHooks` is protected, not public API: in @nestjs/microservices 12.1.1 it is the one method
+   * that `handleEvent` and `handleRequest` both go through, and it ends processing exactly once.
+   */
+  protected override runWithProcessingHooks(
+    context: BaseRpcContext,
+    fn: (runEndHook: () => void) => Promise<void>,
+    endHookContext: BaseRpcContext = context,
+  ): void {
+    const handlerEnded = this.running.start();
+    const consumer = context instanceof AdmittedMessageContext ? startConsumerSpan(this.messageSpans, context.getMetadata(), context.facts) : undefined;
+    const run = () =>
+      super.runWithProcessingHooks(
+        context,
+        async (runEndHook) => {
+          const endProcessing = () => {
+            try {
+              runEndHook();
+            } finally {
+              handlerEnded();
+              consumer?.end();
+            }
+          };
+          try {
+            await fn(endProcessing);
+          } catch (error) {
+            endProcessing();
+            throw error;
+          }
+        },
+        endHookContext,
+      );
+    return consumer ? otelContext.with(consumer.context, run) : run();
   }
 
   /** An event whose payload broke the contract is kept with the other refused messages, under its own kind. */
@@ -205,7 +239,7 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
   }
 
   /** Replies are published under no span: the CONSUMER span already covers the reply (see `UNTRACED_CONTEXT`). */
-  override getPublisher(pub: Redis, pattern: unknown, id: string, ctx: RedisContext): (response: unknown) => unknown {
+  override getPublisher(pub: Redis, pattern: unknown, id: string, ctx: RedisContext): (response: unknown) => Promise<unknown> | void {
     const publish = super.getPublisher(pub, pattern, id, ctx);
     return (response) => otelContext.with(UNTRACED_CONTEXT, () => publish(response));
   }
@@ -243,12 +277,6 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
     await super.close();
   }
 
-  override parseMessage(content: unknown): Record<string, unknown> {
-    const inspected = this.inspected;
-    this.inspected = undefined;
-    return inspected && inspected.raw === content ? inspected.message : super.parseMessage(content);
-  }
-
   /**
    * Whether the server can take messages now: its subscriber connection is up and has processed its SUBSCRIBE
    * commands (a PING on that connection is answered after them, in order), and its reply connection answers too.
@@ -271,38 +299,6 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
     }
   }
 
-  private onProcessingStart(transportId: TransportId, context: unknown, done: () => Promise<unknown>): unknown {
-    // Counted from here to the end hook, which Nest runs exactly once, when the handler's result has settled (a
-    // request's reply handed to Redis): what a graceful close waits for.
-    if (typeof context === 'object' && context !== null) this.handlerEnds.set(context, this.running.start());
-    const run = () => (this.userStartHook ? this.userStartHook(transportId, context, done) : done());
-    if (!(context instanceof RedisContext)) return run();
-    let started: ReturnType<MessageSpans['startConsumer']>;
-    try {
-      const metadata: unknown = context.getMetadata();
-      const facts = typeof metadata === 'object' && metadata !== null ? this.messageFacts.get(metadata) : undefined;
-      started = this.messageSpans.startConsumer(metadata, { destination: context.getChannel(), ...facts });
-      this.processingSpans.set(context, started.span);
-    } catch (error) {
-      // Tracing must never cost the application its message: handle it untraced.
-      this.tracingLogger.warn(`Could not start a consumer span on "${context.getChannel()}": ${String(error)}`);
-      return run();
-    }
-    return otelContext.with(started.context, run);
-  }
-
-  private onProcessingEnd(transportId: TransportId, context: unknown): void {
-    if (typeof context === 'object' && context !== null) this.handlerEnds.get(context)?.();
-    try {
-      this.userEndHook?.(transportId, context);
-    } finally {
-      const span = typeof context === 'object' && context !== null ? this.processingSpans.get(context) : undefined;
-      if (span) {
-        this.processingSpans.delete(context as object);
-        endMessageSpan(span);
-      }
-    }
-  }
 }
 
 /** Options of `tracedRedisServer`: a Redis URL, tracing options, and any of Nest's Redis server options. */
