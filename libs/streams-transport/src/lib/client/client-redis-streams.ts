@@ -4,16 +4,14 @@ import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microser
 import { context as otelContext, type Span, trace } from '@opentelemetry/api';
 import {
   createRedisConnection,
-  endMessageSpan,
   injectTraceCarrier,
   type MessagingTracingOptions,
-  MessageSpans,
   DEADLINE_KEY,
   NoReplyError,
   RateLimitedLog,
-  recordMessageFailure,
   RedisRecord,
 } from '@nest-redis-otel/tracing';
+import { endMessageSpan, MessageSpans, recordMessageFailure } from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import {

@@ -3,21 +3,21 @@ import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { context as otelContext } from '@opentelemetry/api';
 import {
-  checkDeadline,
   createRedisConnection,
   DEADLINE_KEY,
   DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
   DEFAULT_MAX_MESSAGE_DEPTH,
-  describeError,
   type InvalidPayloadError,
-  invalidPayloadOf,
   type MessagingTracingOptions,
-  MessageSpans,
   RateLimitedLog,
   withTimeout,
 } from '@nest-redis-otel/tracing';
 import {
+  checkDeadline,
   DeadLetters,
+  describeError,
+  invalidPayloadOf,
+  MessageSpans,
   DEFAULT_DRAIN_TIMEOUT_MS,
   type Readiness,
   type ReadinessCheck,
