@@ -8,6 +8,6 @@ export { inspectJson, type JsonPart, type Rejection, type RejectionKind } from '
 export { DeadLetters, type DeadLetterStore, type DeadLettersOptions, type Refusal } from './lib/consumer/dead-letters';
 export { type ConsumerSpan, startConsumerSpan } from './lib/consumer/consumer-span';
 // The spans, metrics and checks of messages, for the transports' clients and servers.
-export { MessageSpans, endMessageSpan, recordMessageFailure, describeError, type MessageFacts } from './lib/messaging/message-spans';
+export { MessageSpans, endMessageSpan, finishMessageSpan, recordMessageFailure, describeError, type MessageFacts } from './lib/messaging/message-spans';
 export { checkDeadline, type DeadlineCheck } from './lib/messaging/message-deadline';
 export { invalidPayloadOf } from './lib/server/invalid-payload.exception';

@@ -11,7 +11,7 @@ import {
   RateLimitedLog,
   RedisRecord,
 } from '@nest-redis-otel/tracing';
-import { endMessageSpan, MessageSpans, recordMessageFailure } from '@nest-redis-otel/tracing/internal';
+import { endMessageSpan, finishMessageSpan, MessageSpans, recordMessageFailure } from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import {
@@ -125,13 +125,7 @@ export class ClientRedisStreams extends ClientProxy {
     const pattern = this.normalizePattern(packet.pattern);
     const id = randomUUID();
     const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: dataOf(packet.data), messageId: id });
-    let isEnded = false;
-    const end = (error?: unknown) => {
-      if (isEnded) return;
-      isEnded = true;
-      if (error !== undefined) recordMessageFailure(span, error);
-      endMessageSpan(span);
-    };
+    const end = (error?: unknown) => finishMessageSpan(span, error);
     this.waiting.set(id, (reply) => {
       if (reply.isDisposed || reply.err) {
         this.waiting.delete(id);
