@@ -21,6 +21,7 @@ module.exports = {
     '^@nest-redis-otel/testing$': '<rootDir>/../../libs/testing/src/index.ts',
     '^@nest-redis-otel/testing/in-memory-tracing$': '<rootDir>/../../libs/testing/src/in-memory-tracing.ts',
     '^@nest-redis-otel/tracing$': '<rootDir>/../../libs/tracing/src/index.ts',
+    '^@nest-redis-otel/tracing/internal$': '<rootDir>/../../libs/tracing/src/internal.ts',
     '^@nest-redis-otel/sdk$': '<rootDir>/../../libs/sdk/src/index.ts',
   },
   coverageReporters: ['text-summary', 'html'],

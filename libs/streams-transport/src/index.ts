@@ -2,5 +2,5 @@ export { ServerRedisStreams, RedisStreamsContext, redisStreamsServer } from './l
 export type { ServerRedisStreamsOptions } from './lib/server/server-redis-streams';
 export { ClientRedisStreams, redisStreamsClient } from './lib/client/client-redis-streams';
 export type { ClientRedisStreamsOptions } from './lib/client/client-redis-streams';
-export { entryFields, readEntry } from './lib/stream-entry';
+export { entryFields } from './lib/stream-entry';
 export * from './lib/constants';

@@ -3,20 +3,20 @@ export type { TracedRedisClientOptions, TracedRedisClientConfig } from './lib/cl
 export { redactRedisUrl, redisConnectionOptions } from './lib/client/redis-connection.options';
 export { createRedisConnection } from './lib/client/redis-connection';
 export { RedisRecord, type RedisRecordOptions } from './lib/messaging/redis-record';
-export { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS, type DeadlineCheck } from './lib/messaging/message-deadline';
+export { DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from './lib/messaging/message-deadline';
 export { TracedServerRedis, tracedRedisServer } from './lib/server/traced-server-redis';
 export type { TracedRedisServerOptions, TracedRedisServerConfig } from './lib/server/traced-server-redis';
-export { TraceContextDeserializer } from './lib/server/trace-context.deserializer';
-export { inspectMessage, exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/server/message-guard';
-export type { Inspection, RejectionKind } from './lib/server/message-guard';
-export { INVALID_PAYLOAD, InvalidPayloadError, InvalidPayloadException, invalidPayloadOf } from './lib/server/invalid-payload.exception';
-export { DeadLetters, DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letters';
+export type { Readiness, ReadinessCheck } from './lib/consumer/readiness';
+export { exceedsJsonDepth, prototypePollutionKey, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH } from './lib/consumer/message-guard';
+export type { RejectionKind } from './lib/consumer/message-guard';
+export { INVALID_PAYLOAD, InvalidPayloadError, InvalidPayloadException } from './lib/server/invalid-payload.exception';
+export { DEFAULT_DEAD_LETTER_KEY, type DeadLetter, type DeadLetterOptions } from './lib/server/dead-letter-list';
 export { RawChannelPublisher, LatePublishError, type RawPublishOptions } from './lib/raw-channel/raw-channel.publisher';
 export { TracingModule } from './lib/module/tracing.module';
 export { TRACING_MODULE_OPTIONS, type TracingModuleOptions } from './lib/module/tracing.module-definition';
 export { MessageTracingInterceptor } from './lib/module/message-tracing.interceptor';
 export { flushSpans } from './lib/module/span-flush';
-export { injectTraceCarrier, traceCarrierFromTopLevel, untrustedCarrierGetter } from './lib/propagation/message-carrier';
+export { injectTraceCarrier, untrustedCarrierGetter } from './lib/propagation/message-carrier';
 export type { TraceCarrier } from './lib/propagation/message-carrier';
 export { DEFAULT_REDIS_URL, TRACE_CONTEXT_KEYS, PAYLOAD_ATTRIBUTE_PREFIX } from './lib/constants';
 export type { ConsumerParentMode, MessagingTracingOptions, PayloadCaptureOptions } from './lib/types';
@@ -26,10 +26,6 @@ export { keepRunningOnUnhandledRejection } from './lib/logging/unhandled-rejecti
 export { TracedLoggerModule, LOG_FORMATS, LOG_LEVELS } from './lib/logging/traced-logger.module';
 export type { LogFormat, LogLevel, TracedLoggerOptions } from './lib/logging/traced-logger.module';
 export { traceLogFields, type TraceLogFields } from './lib/logging/trace-log-fields';
-// For other transports built on this library's spans and metrics (e.g. Redis Streams).
-export { MessageSpans, endMessageSpan, recordMessageFailure, isMessageSpan, describeError } from './lib/messaging/message-spans';
-export type { MessageFacts } from './lib/messaging/message-spans';
-export { recordMessageOperation, recordRefusedMessage } from './lib/messaging/messaging-metrics';
 // The HTTP edge's trust policy, applied by the SDK bootstrap (@nest-redis-otel/sdk) or by a team's own SDK set-up.
 export { EdgeContextPropagator, INCOMING_CONTEXT_POLICIES, untrustedParentOf, type IncomingContextPolicy } from './lib/propagation/edge-context';
 // Tracing through Nest's public hooks, for clients and servers you already have (no class swapped).

@@ -302,7 +302,7 @@ describe('Redis Streams transport against a real Redis', () => {
     // The client reconnects; the first XADD may meet the restart.
     await waitFor(async () => (await emit(run).then(() => true, () => false)));
     await call;
-    expect(await server.checkReading()).toEqual({ reading: true });
+    expect(await server.readiness()).toEqual({ ready: true });
   });
 
   it('an entry whose caller timed out while Redis was stalled is added when Redis resumes, then dead-lettered as expired, unhandled', async () => {

@@ -13,7 +13,7 @@ describe('readEntry', () => {
     ['beside a prototype key (the reviver path)', (deep: string) => `{"prototype":1,"name":${deep}}`],
   ])('refuses data nested thousands of levels deep (%s) as too-deep, without overflowing the stack', (_, wrap) => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    expect(readEntry(fields(wrap(deep)), 1024 * 1024, 32)).toEqual({ kind: 'too-deep', reason: 'data nested deeper than 31 levels (32 with the entry)' });
+    expect(readEntry(fields(wrap(deep)), 1024 * 1024, 32)).toEqual({ accepted: false, kind: 'too-deep', reason: 'data nested deeper than 31 levels (32 with the entry)' });
   });
 
   it('counts the entry as level 1, as the envelope of a pub/sub packet is: the same payload passes or not on both', () => {

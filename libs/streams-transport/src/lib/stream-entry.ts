@@ -1,4 +1,5 @@
-import { exceedsJsonDepth, prototypePollutionKey, type TraceCarrier, TRACE_CONTEXT_KEYS } from '@nest-redis-otel/tracing';
+import { type TraceCarrier, TRACE_CONTEXT_KEYS } from '@nest-redis-otel/tracing';
+import { inspectJson, type Rejection } from '@nest-redis-otel/tracing/internal';
 import { REPLY_LIST_PREFIX } from './constants';
 
 /** What a stream entry carries: the pattern, the JSON of the data, a request's correlation id and reply list, and
@@ -11,8 +12,6 @@ export interface StreamMessage {
   reply?: string;
   carrier: TraceCarrier;
 }
-
-export type EntryRejection = { kind: 'too-large' | 'too-deep' | 'not-json' | 'prototype-key' | 'malformed'; reason: string };
 
 /** The XADD arguments of `message`, field after value. */
 export function entryFields(pattern: string, data: unknown, carrier: TraceCarrier, request?: { id: string; reply: string }): string[] {
@@ -34,37 +33,26 @@ export function entryBytes(fields: readonly string[]): number {
 
 /**
  * Reads an entry's fields as they come off XREADGROUP (`[field, value, field, value, …]`), refusing what no handler
- * should see: too large, data nested deeper than `maxDepth` (the entry counts as level 1, as a pub/sub packet's
- * envelope does), data that is not JSON or carries keys that reach a prototype, no pattern. Unknown fields are
- * ignored; trace-context values are passed on as strings and capped by the propagation getter.
+ * should see: too large, no pattern, data refused by the JSON guard both transports share (`inspectJson`: nested
+ * deeper than `maxDepth` with the entry as level 1, as a pub/sub packet's envelope is; not JSON; prototype keys), a
+ * reply key not ours. Unknown fields are ignored; trace-context values are passed on as strings and capped by the
+ * propagation getter.
  */
 export function readEntry(
   fields: readonly string[] | null,
   maxBytes: number,
   maxDepth: number,
-): { message: StreamMessage; bytes: number } | EntryRejection {
-  if (!fields || fields.length % 2 !== 0) return { kind: 'malformed', reason: 'not a list of field/value pairs' };
+): { accepted: true; message: StreamMessage; bytes: number } | Rejection {
+  if (!fields || fields.length % 2 !== 0) return { accepted: false, kind: 'malformed', reason: 'not a list of field/value pairs' };
   const bytes = entryBytes(fields);
   const values = new Map<string, string>();
   for (let index = 0; index < fields.length; index += 2) values.set(fields[index], fields[index + 1]);
-  if (bytes > maxBytes) return { kind: 'too-large', reason: `entry of ${bytes} bytes exceeds the cap of ${maxBytes}` };
+  if (bytes > maxBytes) return { accepted: false, kind: 'too-large', reason: `entry of ${bytes} bytes exceeds the cap of ${maxBytes}` };
   const pattern = values.get('pattern');
   const json = values.get('data');
-  if (!pattern || json === undefined) return { kind: 'malformed', reason: 'no "pattern" or no "data" field' };
-  if (exceedsJsonDepth(json, maxDepth - 1)) {
-    return { kind: 'too-deep', reason: `data nested deeper than ${maxDepth - 1} levels (${maxDepth} with the entry)` };
-  }
-  let prototypeKey: string | undefined;
-  let data: unknown;
-  try {
-    data = JSON.parse(json, (key, value: unknown) => {
-      prototypeKey ??= prototypePollutionKey(key, value);
-      return value;
-    });
-  } catch (error) {
-    return { kind: 'not-json', reason: `data is not JSON: ${(error as Error).message}` };
-  }
-  if (prototypeKey) return { kind: 'prototype-key', reason: `data carries a "${prototypeKey}" key (prototype pollution attempt)` };
+  if (!pattern || json === undefined) return { accepted: false, kind: 'malformed', reason: 'no "pattern" or no "data" field' };
+  const data = inspectJson(json, maxDepth, { name: 'data', envelope: 'entry' });
+  if (!data.accepted) return data;
   const carrier: TraceCarrier = {};
   for (const key of TRACE_CONTEXT_KEYS) {
     const value = values.get(key);
@@ -73,11 +61,7 @@ export function readEntry(
   const id = values.get('id');
   const reply = values.get('reply');
   if (reply !== undefined && !reply.startsWith(REPLY_LIST_PREFIX)) {
-    return { kind: 'malformed', reason: `reply list "${reply.slice(0, 100)}" is not a ${REPLY_LIST_PREFIX}<id> key` };
+    return { accepted: false, kind: 'malformed', reason: `reply list "${reply.slice(0, 100)}" is not a ${REPLY_LIST_PREFIX}<id> key` };
   }
-  return { message: { pattern, data, carrier, ...(id && reply && { id, reply }) }, bytes };
-}
-
-export function isRejection(read: ReturnType<typeof readEntry>): read is EntryRejection {
-  return 'kind' in read;
+  return { accepted: true, message: { pattern, data: data.value, carrier, ...(id && reply && { id, reply }) }, bytes };
 }

@@ -19,10 +19,10 @@ export class HealthController {
    */
   @Get()
   async check(): Promise<{ status: 'ok' }> {
-    const subscribed = await this.servers.pubsub.checkSubscribed();
-    if (!subscribed.subscribed) throw unavailable(subscribed.reason);
-    const reading = await this.servers.streams?.checkReading();
-    if (reading && !reading.reading) throw unavailable(`streams: ${reading.reason}`);
+    const subscribed = await this.servers.pubsub.readiness();
+    if (!subscribed.ready) throw unavailable(subscribed.reason);
+    const reading = await this.servers.streams?.readiness();
+    if (reading && !reading.ready) throw unavailable(`streams: ${reading.reason}`);
     return { status: 'ok' };
   }
 }

@@ -4,16 +4,14 @@ import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microser
 import { context as otelContext, type Span, trace } from '@opentelemetry/api';
 import {
   createRedisConnection,
-  endMessageSpan,
   injectTraceCarrier,
   type MessagingTracingOptions,
-  MessageSpans,
   DEADLINE_KEY,
   NoReplyError,
   RateLimitedLog,
-  recordMessageFailure,
   RedisRecord,
 } from '@nest-redis-otel/tracing';
+import { endMessageSpan, finishMessageSpan, MessageSpans, recordMessageFailure } from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import {
@@ -127,13 +125,7 @@ export class ClientRedisStreams extends ClientProxy {
     const pattern = this.normalizePattern(packet.pattern);
     const id = randomUUID();
     const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: dataOf(packet.data), messageId: id });
-    let isEnded = false;
-    const end = (error?: unknown) => {
-      if (isEnded) return;
-      isEnded = true;
-      if (error !== undefined) recordMessageFailure(span, error);
-      endMessageSpan(span);
-    };
+    const end = (error?: unknown) => finishMessageSpan(span, error);
     this.waiting.set(id, (reply) => {
       if (reply.isDisposed || reply.err) {
         this.waiting.delete(id);

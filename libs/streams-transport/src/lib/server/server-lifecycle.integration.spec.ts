@@ -155,7 +155,7 @@ describe('ServerRedisStreams life cycle against a real Redis (append-only file)'
       // `before` ahead of `after`.
       expect(calls).toEqual([after]);
       await waitForPending(0); // acknowledged just after the handler returned
-      expect(await server.checkReading()).toEqual({ reading: true });
+      expect(await server.readiness()).toEqual({ ready: true });
     } finally {
       handled.off('event', collect);
     }
@@ -189,24 +189,24 @@ describe('ServerRedisStreams life cycle against a real Redis (append-only file)'
     held.delete(run);
   });
 
-  it('checkReading (the health probe) says not reading while Redis is away, and reading again once it is back', async () => {
+  it('readiness (the health probe) says not ready while Redis is away, and ready again once it is back', async () => {
     const { server } = await startServer();
-    expect(await server.checkReading()).toEqual({ reading: true });
+    expect(await server.readiness()).toEqual({ ready: true });
     const poll = async (wanted: boolean) => {
       const deadline = Date.now() + WAIT_MS;
       for (;;) {
-        const state = await server.checkReading();
-        if (state.reading === wanted) return state;
-        if (Date.now() > deadline) throw new Error(`checkReading never became ${wanted}: ${JSON.stringify(state)}`);
+        const state = await server.readiness();
+        if (state.ready === wanted) return state;
+        if (Date.now() > deadline) throw new Error(`readiness never became ${wanted}: ${JSON.stringify(state)}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
-    let whileDown: Awaited<ReturnType<ServerRedisStreams['checkReading']>> | undefined;
+    let whileDown: Awaited<ReturnType<ServerRedisStreams['readiness']>> | undefined;
     await redis.restart(async () => {
       whileDown = await poll(false);
     });
-    expect(whileDown).toEqual({ reading: false, reason: 'no successful read lately' });
-    expect(await poll(true)).toEqual({ reading: true });
+    expect(whileDown).toEqual({ ready: false, reason: 'no successful read lately' });
+    expect(await poll(true)).toEqual({ ready: true });
   });
 
   it('close returns while Redis is away (the blocked read is not waited for forever)', async () => {

@@ -1,25 +1,30 @@
-import { EventEmitter, once } from 'node:events';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { context as otelContext } from '@opentelemetry/api';
 import {
-  checkDeadline,
   createRedisConnection,
   DEADLINE_KEY,
   DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
   DEFAULT_MAX_MESSAGE_DEPTH,
-  describeError,
-  endMessageSpan,
   type InvalidPayloadError,
-  invalidPayloadOf,
   type MessagingTracingOptions,
-  MessageSpans,
   RateLimitedLog,
-  recordMessageFailure,
-  recordRefusedMessage,
   withTimeout,
 } from '@nest-redis-otel/tracing';
+import {
+  checkDeadline,
+  DeadLetters,
+  describeError,
+  invalidPayloadOf,
+  MessageSpans,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  type Readiness,
+  type ReadinessCheck,
+  type RejectionKind,
+  RunningHandlers,
+  startConsumerSpan,
+} from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { isObservable, lastValueFrom } from 'rxjs';
 import {
@@ -36,7 +41,8 @@ import {
   REPLY_LIST_TTL_MS,
   replyTicketKey,
 } from '../constants';
-import { isRejection, readEntry } from '../stream-entry';
+import { readEntry, type StreamMessage } from '../stream-entry';
+import { DeadLetterStream, type StreamEntry } from './dead-letter-stream';
 
 export interface ServerRedisStreamsOptions {
   /** `redis://[user:password@]host[:port][/db]`. */
@@ -110,7 +116,7 @@ return 1`;
  * poison entries moved to a dead-letter stream. Every handler runs under a CONSUMER span whose parent (or link) is
  * the PRODUCER span named by the entry's trace context.
  */
-export class ServerRedisStreams extends Server implements CustomTransportStrategy {
+export class ServerRedisStreams extends Server implements CustomTransportStrategy, ReadinessCheck {
   override readonly transportId = Symbol('REDIS_STREAMS');
   private readonly options: Required<Omit<ServerRedisStreamsOptions, 'tracing'>>;
   private readonly messageSpans: MessageSpans;
@@ -121,9 +127,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   private streams: string[] = [];
   private reading?: Promise<void>;
   private isClosing = false;
-  private inFlight = 0;
-  /** `slot-free` when a handler finishes: the reader and close wait for it. */
-  private readonly handlers = new EventEmitter();
+  /** Aborted on close: a reader waiting for a free handler slot stops waiting. */
+  private readonly closing = new AbortController();
+  /** The handler slots taken: the reader waits for a free one, close for all. */
+  private readonly running = new RunningHandlers(this.streamsLogger, ': their entries stay pending');
   /** `<stream> <entry id>` of the entries being handled here: never claimed back by this consumer while running. */
   private readonly handling = new Set<string>();
   private lastClaimAt = 0;
@@ -131,6 +138,8 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   private readonly pendingDone = new Set<string>();
   private readonly pendingFrom = new Map<string, string>();
   private lastReadOkAt = 0;
+  /** Entries no handler should see: kept in the dead-letter stream and acknowledged, counted, logged once a minute per kind. */
+  readonly deadLetters: DeadLetters<StreamEntry>;
 
   constructor(options: ServerRedisStreamsOptions) {
     super();
@@ -147,10 +156,14 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       deadLetterStream: options.deadLetterStream ?? DEFAULT_DEAD_LETTER_STREAM,
       maxEntryBytes: options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
       maxEntryDepth: options.maxEntryDepth ?? DEFAULT_MAX_MESSAGE_DEPTH,
-      drainTimeoutMs: options.drainTimeoutMs ?? 8000,
+      drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
       clockSkewAllowanceMs: options.clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
     };
     this.messageSpans = new MessageSpans(options.tracing);
+    this.deadLetters = new DeadLetters({
+      store: new DeadLetterStream(() => this.commands, this.options.deadLetterStream, this.options.group),
+      describe: ({ stream, entryId }) => `entry ${entryId} of ${stream}`,
+    });
   }
 
   /** Creates the groups (from the start of each stream: nothing added before the first consumer is skipped). */
@@ -176,32 +189,27 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     // No new entry is taken: a blocked read is cut now (handlers run while the reader waits for new entries). An
     // entry Redis had already handed to it stays pending for this consumer's next start (or a claim).
     this.reader?.disconnect();
-    this.handlers.emit('slot-free'); // a reader waiting for a slot sees the close
+    this.closing.abort(); // a reader waiting for a slot sees the close
     await withTimeout<unknown>(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, 1000)).catch(() => undefined);
-    if (this.inFlight > 0) {
-      const drained = withTimeout(this.drained(), this.options.drainTimeoutMs);
-      if (!(await drained.then(() => true, () => false))) {
-        this.streamsLogger.warn(`Closing with ${this.inFlight} handler(s) still running: their entries stay pending`);
-      }
-    }
+    await this.running.drain(this.options.drainTimeoutMs);
     // QUIT waits for Redis to answer: not for long when it is away.
     await withTimeout<unknown>(this.commands?.quit() ?? Promise.resolve(), 1000).catch(() => this.commands?.disconnect());
   }
 
   on(): never {
-    throw new Error('ServerRedisStreams emits no events; its state is in the logs and in checkReading()');
+    throw new Error('ServerRedisStreams emits no events; its state is in the logs and in readiness()');
   }
 
   unwrap<T>(): T {
     return [this.commands, this.reader] as T;
   }
 
-  /** Whether the read loop is reading: Redis answers and the last read succeeded recently. For readiness probes. */
-  async checkReading(): Promise<{ reading: true } | { reading: false; reason: string }> {
-    if (!this.commands || !this.reading) return { reading: false, reason: 'not listening yet' };
-    if (this.isClosing) return { reading: false, reason: 'closing' };
-    if (Date.now() - this.lastReadOkAt > this.options.blockMs * 3 + 1000) return { reading: false, reason: 'no successful read lately' };
-    return { reading: true };
+  /** Ready while the read loop is reading: Redis answers and the last read succeeded recently. For readiness probes. */
+  async readiness(): Promise<Readiness> {
+    if (!this.commands || !this.reading) return { ready: false, reason: 'not listening yet' };
+    if (this.isClosing) return { ready: false, reason: 'closing' };
+    if (Date.now() - this.lastReadOkAt > this.options.blockMs * 3 + 1000) return { ready: false, reason: 'no successful read lately' };
+    return { ready: true };
   }
 
   private async createGroups(): Promise<void> {
@@ -212,14 +220,12 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
-  private async drained(): Promise<void> {
-    while (this.inFlight > 0) await once(this.handlers, 'slot-free');
-  }
-
   /** How many more handlers may start now; waits until one may (or the server closes). */
   private async freeSlots(): Promise<number> {
-    while (this.inFlight >= this.options.concurrency && !this.isClosing) await once(this.handlers, 'slot-free');
-    return this.options.concurrency - this.inFlight;
+    while (this.running.count >= this.options.concurrency && !this.isClosing) {
+      await this.running.nextEnd(this.closing.signal).catch(() => undefined); // aborted: closing
+    }
+    return this.options.concurrency - this.running.count;
   }
 
   private async readLoop(): Promise<void> {
@@ -295,7 +301,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
 
   /** Handles one entry in a handler slot; never rejects (a failure is logged, the entry left pending). */
   private async handleEntry(stream: string, [entryId, fields]: Entry, isRedelivery: boolean): Promise<void> {
-    this.inFlight++;
+    const slotFreed = this.running.start();
     const key = `${stream} ${entryId}`;
     this.handling.add(key);
     try {
@@ -303,7 +309,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       // An entry trimmed (MAXLEN) or deleted while pending comes back without fields: nothing to handle.
       if (fields === null) return await this.ack(stream, entryId);
       const read = readEntry(fields, this.options.maxEntryBytes, this.options.maxEntryDepth);
-      if (isRejection(read)) return await this.deadLetter(stream, entryId, fields, read.kind, read.reason);
+      if (!read.accepted) return await this.deadLetter(stream, entryId, fields, read.kind, read.reason);
       const pattern = stream.slice(this.options.streamPrefix.length);
       if (read.message.pattern !== pattern) {
         return await this.deadLetter(stream, entryId, fields, 'unknown-pattern', `pattern "${read.message.pattern.slice(0, 100)}" on stream "${stream}"`);
@@ -322,16 +328,15 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       this.problems.write('handle', `Entry ${entryId} of ${stream} not handled: ${describeError(error).message}`);
     } finally {
       this.handling.delete(key);
-      this.inFlight--;
-      this.handlers.emit('slot-free');
+      slotFreed();
     }
   }
 
   /** Runs the handler(s) and acknowledges the entry; an event refused for its payload is returned unacknowledged. */
-  private async process(stream: string, entryId: string, deliveries: number, message: NonNullable<Exclude<ReturnType<typeof readEntry>, { kind: string }>>['message'], bytes: number): Promise<InvalidPayloadError | undefined> {
+  private async process(stream: string, entryId: string, deliveries: number, message: StreamMessage, bytes: number): Promise<InvalidPayloadError | undefined> {
     const handler = this.getHandlerByPattern(message.pattern);
     const isRequest = message.id !== undefined && message.reply !== undefined;
-    const { span, context } = this.messageSpans.startConsumer(message.carrier, {
+    const consumer = startConsumerSpan(this.messageSpans, message.carrier, {
       destination: message.pattern,
       data: message.data,
       messageId: message.id ?? entryId,
@@ -340,7 +345,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     });
     let invalid: InvalidPayloadError | undefined;
     try {
-      await otelContext.with(context, async () => {
+      await otelContext.with(consumer.context, async () => {
         const rpcContext = new RedisStreamsContext([stream, entryId, deliveries]);
         if (!handler) throw new Error(`There is no matching message handler defined in the remote service for "${message.pattern}"`);
         let response: unknown;
@@ -350,7 +355,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
             response = await settle(await current(message.data, rpcContext));
           }
         } catch (error) {
-          recordMessageFailure(span, error);
+          consumer.fail(error);
           if (!isRequest) {
             invalid = invalidPayloadOf(error);
             if (invalid) return;
@@ -366,7 +371,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       await this.ack(stream, entryId);
       return undefined;
     } finally {
-      endMessageSpan(span);
+      consumer.end();
     }
   }
 
@@ -388,28 +393,10 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
-  /** Kept in the dead-letter stream with why, acknowledged (so never delivered again), counted, logged once a minute. */
-  private async deadLetter(stream: string, entryId: string, fields: readonly string[] | null, kind: string, reason: string): Promise<void> {
-    await this.commands?.xadd(
-      this.options.deadLetterStream,
-      'MAXLEN',
-      '~',
-      10_000,
-      '*',
-      'stream',
-      stream,
-      'entry',
-      entryId,
-      'kind',
-      kind,
-      'reason',
-      reason,
-      'fields',
-      JSON.stringify(fields ?? []),
-    );
-    await this.ack(stream, entryId);
-    recordRefusedMessage(stream.slice(this.options.streamPrefix.length), kind);
-    this.problems.write(`dead-letter ${kind}`, `Entry ${entryId} of ${stream} moved to ${this.options.deadLetterStream} (${kind}): ${reason}`);
+  /** Kept in the dead-letter stream with why and acknowledged; rejects (the entry stays pending) if it could not be. */
+  private deadLetter(stream: string, entryId: string, fields: readonly string[] | null, kind: RejectionKind, reason: string): Promise<void> {
+    const destination = stream.slice(this.options.streamPrefix.length);
+    return this.deadLetters.refuse({ kind, reason, destination }, { stream, entryId, fields });
   }
 }
 

@@ -2,7 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { ClientRedis, type ReadPacket, type RedisOptions, type WritePacket } from '@nestjs/microservices';
 import { type Context, type Span, context as otelContext, trace } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
-import { isMessageSpan, MessageSpans, recordEnvelopeSize, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
+import { endMessageSpan, finishMessageSpan, isMessageSpan, MessageSpans, recordEnvelopeSize, recordMessageFailure } from '../messaging/message-spans';
 import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import { ATTR_MESSAGING_MESSAGE_ID } from '../semconv';
@@ -55,13 +55,7 @@ export class TracedClientRedis extends ClientRedis {
       const span = this.startSpan(parent, pattern, data);
       if (!span) return request$.subscribe(subscriber);
       let hasReply = false;
-      let isEnded = false;
-      const end = (error?: unknown) => {
-        if (isEnded) return;
-        isEnded = true;
-        if (error !== undefined) recordMessageFailure(span, error);
-        endMessageSpan(span);
-      };
+      const end = (error?: unknown) => finishMessageSpan(span, error);
       const subscription = otelContext.with(trace.setSpan(parent, span), () =>
         request$.subscribe({
           next: (value) => {
@@ -81,7 +75,7 @@ export class TracedClientRedis extends ClientRedis {
       return () => {
         subscription.unsubscribe();
         // An rxjs `timeout()` or a cancelled request unsubscribes before any reply: that is a failed request.
-        end(hasReply || isEnded ? undefined : new NoReplyError(pattern));
+        end(hasReply || !isMessageSpan(span) ? undefined : new NoReplyError(pattern));
       };
     });
   }

@@ -171,6 +171,16 @@ export function endMessageSpan(span: Span): void {
   recordMessageOperation(started.operation, started.destination, seconds, failedSpans.get(span));
 }
 
+/**
+ * Ends a messaging span once, failed if `error` is given (a producer's end, on whichever of reply, error or
+ * unsubscription comes first): after the first call the span is no longer this library's, and later calls do nothing.
+ */
+export function finishMessageSpan(span: Span, error?: unknown): void {
+  if (!isMessageSpan(span)) return;
+  if (error !== undefined) recordMessageFailure(span, error);
+  endMessageSpan(span);
+}
+
 /** A name and a message for anything that can be thrown or sent as an RPC error. */
 export function describeError(error: unknown): { type: string; message: string } {
   if (error instanceof Error) {

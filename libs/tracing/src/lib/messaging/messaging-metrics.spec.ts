@@ -2,7 +2,7 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { useInMemoryMetrics } from '../../test/in-memory-metrics';
 import { useInMemoryTracing } from '../../test/in-memory-tracing';
 import { DeliveryAccounting } from '../client/delivery-accounting';
-import { DeadLetters } from '../server/dead-letters';
+import { DeadLetters } from '../consumer/dead-letters';
 import { endMessageSpan, MessageSpans, recordMessageFailure } from './message-spans';
 
 const metrics = useInMemoryMetrics();
@@ -77,9 +77,9 @@ describe('messaging metrics', () => {
   });
 
   it('count refused messages by kind, and publishes that reached no subscriber', async () => {
-    const deadLetters = new DeadLetters(() => undefined, false);
-    await deadLetters.keep('not-json', 'not JSON', 'item.created', 'x');
-    await deadLetters.keep('not-json', 'not JSON', 'item.created', 'y');
+    const deadLetters = new DeadLetters<string>({ describe: (raw) => `message ${raw}` });
+    await deadLetters.refuse({ kind: 'not-json', reason: 'not JSON', destination: 'item.created' }, 'x');
+    await deadLetters.refuse({ kind: 'not-json', reason: 'not JSON', destination: 'item.created' }, 'y');
     const deliveries = new DeliveryAccounting('test');
     deliveries.record('my-channel', 0);
     deliveries.record('my-channel', 2);

@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { type RedisTestServer, startRedisTestServer, waitUntil } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
-import type { DeadLetter } from './dead-letters';
+import type { DeadLetter } from './dead-letter-list';
 import { type TracedServerRedis, tracedRedisServer } from './traced-server-redis';
 
 const CHANNEL = 'bad-input.event';
@@ -98,7 +98,7 @@ describe('bad messages on a traced Redis server (real Redis)', () => {
     server = microservice.strategy;
     app = await NestFactory.createMicroservice(BadInputModule.register(), { ...microservice, logger });
     await app.listen();
-    expect(await server.checkSubscribed()).toEqual({ subscribed: true });
+    expect(await server.readiness()).toEqual({ ready: true });
   }, 30_000);
 
   afterAll(async () => {

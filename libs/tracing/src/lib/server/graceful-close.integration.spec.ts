@@ -49,7 +49,7 @@ describe('closing a traced Redis server with a handler running (real Redis)', ()
     server = microservice.strategy;
     app = await NestFactory.createMicroservice(SlowModule, { ...microservice, logger: false });
     await app.listen();
-    expect(await server.checkSubscribed()).toEqual({ subscribed: true });
+    expect(await server.readiness()).toEqual({ ready: true });
     client = new TracedClientRedis(redisConnectionOptions(redis.url));
     await client.connect();
   }, 30_000);

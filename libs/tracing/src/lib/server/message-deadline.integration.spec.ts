@@ -14,7 +14,7 @@ import { lastValueFrom, timeout, TimeoutError } from 'rxjs';
 import { redisConnectionOptions } from '../client/redis-connection.options';
 import { TracedClientRedis } from '../client/traced-client-redis';
 import { RedisRecord } from '../messaging/redis-record';
-import type { DeadLetter } from './dead-letters';
+import type { DeadLetter } from './dead-letter-list';
 import { type TracedServerRedis, tracedRedisServer } from './traced-server-redis';
 
 const WAIT_MS = 10_000;

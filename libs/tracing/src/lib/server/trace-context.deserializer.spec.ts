@@ -9,14 +9,10 @@ import { TraceContextDeserializer } from './trace-context.deserializer';
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const CHANNEL = { channel: 'my-channel' };
 
-/** Deserializes `value` as `ServerRedis` does, returning the packet and what the server's hook was told. */
+/** Deserializes `value` as `ServerRedis` does. */
 async function deserialize(value: unknown) {
-  const seen: { metadata: Record<string, unknown>; data: unknown }[] = [];
-  const deserializer = new TraceContextDeserializer(new IncomingRequestDeserializer(), (metadata, packet) =>
-    seen.push({ metadata, data: packet.data }),
-  );
-  const packet = await deserializer.deserialize(value, CHANNEL);
-  return { packet, seen };
+  const deserializer = new TraceContextDeserializer(new IncomingRequestDeserializer());
+  return { packet: await deserializer.deserialize(value, CHANNEL) };
 }
 
 describe('TraceContextDeserializer', () => {
@@ -28,29 +24,25 @@ describe('TraceContextDeserializer', () => {
       metadata: { traceparent: TRACEPARENT },
     };
 
-    const { packet, seen } = await deserialize(structuredClone(value));
+    const { packet } = await deserialize(structuredClone(value));
 
     expect(packet).toStrictEqual(value);
-    expect(seen).toStrictEqual([{ metadata: { traceparent: TRACEPARENT }, data: value.data }]);
-    expect(seen[0].metadata).toBe(packet.metadata);
   });
 
   it('gives a Nest packet without usable metadata an empty carrier', async () => {
     for (const metadata of [undefined, 'x', [TRACEPARENT], 3, null]) {
-      const { packet, seen } = await deserialize({ pattern: 'e', data: { a: 1 }, metadata });
+      const { packet } = await deserialize({ pattern: 'e', data: { a: 1 }, metadata });
       expect(packet.metadata).toStrictEqual({});
-      expect(seen[0].metadata).toBe(packet.metadata);
     }
   });
 
   it('reads the trace context of a raw JSON message from its top level, and passes the whole message as data', async () => {
     const raw = { message: 'hi', request_id: 'r1', traceparent: TRACEPARENT, tracestate: 'a=b', extra: 1 };
 
-    const { packet, seen } = await deserialize(structuredClone(raw));
+    const { packet } = await deserialize(structuredClone(raw));
 
     const metadata = { traceparent: TRACEPARENT, tracestate: 'a=b' };
     expect(packet).toStrictEqual({ pattern: 'my-channel', data: raw, metadata });
-    expect(seen).toStrictEqual([{ metadata, data: raw }]);
   });
 
   it('treats a message that is not JSON (a string) as data with no trace context', async () => {

@@ -9,10 +9,7 @@ type IncomingPacket = (IncomingRequest | IncomingEvent) & { metadata?: unknown }
  * from another runtime), the W3C keys found at the top level of the JSON. `data` is passed through untouched.
  */
 export class TraceContextDeserializer implements ConsumerDeserializer {
-  constructor(
-    private readonly inner: ConsumerDeserializer,
-    private readonly onPacket: (metadata: Record<string, unknown>, packet: IncomingPacket, value: unknown) => void,
-  ) {}
+  constructor(private readonly inner: ConsumerDeserializer) {}
 
   async deserialize(value: unknown, options?: Record<string, unknown>): Promise<IncomingPacket> {
     const packet = (await this.inner.deserialize(value, options)) as IncomingPacket;
@@ -22,7 +19,6 @@ export class TraceContextDeserializer implements ConsumerDeserializer {
     } else if (!isRecord(packet.metadata)) {
       packet.metadata = {};
     }
-    this.onPacket(packet.metadata as Record<string, unknown>, packet, value);
     return packet;
   }
 }

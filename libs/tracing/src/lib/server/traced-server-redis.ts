@@ -1,26 +1,30 @@
-import { EventEmitter, once } from 'node:events';
 import { Logger, type LoggerService } from '@nestjs/common';
 import {
+  type BaseRpcContext,
   type MessageHandler,
   RedisContext,
   type RedisOptions,
   ServerRedis,
-  type Transport,
   type WritePacket,
 } from '@nestjs/microservices';
-import { type Span, context as otelContext, trace } from '@opentelemetry/api';
+import { context as otelContext, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { isObservable, type Observable, type Subscription, tap } from 'rxjs';
-import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure, endMessageSpan } from '../messaging/message-spans';
+import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
 import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
 import { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from '../messaging/message-deadline';
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
 import { redisConnectionOptions } from '../client/redis-connection.options';
-import { type DeadLetterOptions, DeadLetters } from './dead-letters';
-import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } from './message-guard';
+import { type ChannelMessage, type DeadLetterOptions, DeadLetterList } from './dead-letter-list';
+import { DeadLetters } from '../consumer/dead-letters';
+import type { RejectionKind } from '../consumer/message-guard';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, inspectMessage } from '../consumer/message-guard';
 import { withTimeout } from '../with-timeout';
 import { TraceContextDeserializer } from './trace-context.deserializer';
+import { DEFAULT_DRAIN_TIMEOUT_MS, RunningHandlers } from '../consumer/running-handlers';
+import { startConsumerSpan } from '../consumer/consumer-span';
+import type { Readiness, ReadinessCheck } from '../consumer/readiness';
 import { invalidPayloadOf } from './invalid-payload.exception';
 
 /** Options of `TracedServerRedis`: Nest's Redis server options plus `tracing` and the handling of bad messages. */
@@ -46,40 +50,38 @@ export type TracedRedisServerOptions = NonNullable<RedisOptions['options']> & {
   clockSkewAllowanceMs?: number;
 };
 
-type TransportId = Transport | symbol;
 const MAX_REMEMBERED_ROUTES = 1000;
-type ProcessingStartHook = (transportId: TransportId, context: unknown, done: () => Promise<unknown>) => void;
-type ProcessingEndHook = (transportId: TransportId, context: unknown) => void;
+/** Nest's answer to a request no handler takes (`NO_MESSAGE_HANDLER` of @nestjs/microservices 12.1.1, not exported). */
+const NO_MESSAGE_HANDLER = 'There is no matching message handler defined in the remote service.';
+
+/** The `RedisContext` of a message the guard let through, with what its CONSUMER span records. */
+class AdmittedMessageContext extends RedisContext {
+  constructor(
+    args: ConstructorParameters<typeof RedisContext>[0],
+    readonly facts: MessageFacts,
+  ) {
+    super(args);
+  }
+}
 
 /**
  * Nest's Redis server, traced: every `@EventPattern` / `@MessagePattern` handler runs inside a CONSUMER span
  * `process <channel>` whose parent (or link) is the producer span named by the message's trace context.
  * Pass it as the `strategy` of a microservice.
  */
-export class TracedServerRedis extends ServerRedis {
+export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
   private readonly messageSpans: MessageSpans;
   private readonly tracingLogger = new Logger(TracedServerRedis.name);
-  /** What the deserializer learnt of each message, keyed by the packet's metadata object. */
-  private readonly messageFacts = new WeakMap<object, Omit<MessageFacts, 'destination'>>();
-  /** The span of each message being processed, keyed by its RPC context. */
-  private readonly processingSpans = new WeakMap<object, Span>();
-  private userStartHook?: ProcessingStartHook;
-  private userEndHook?: ProcessingEndHook;
   private readonly maxMessageBytes: number;
   private readonly maxMessageDepth: number;
   private readonly patterns?: ReadonlySet<string>;
   /** Messages refused before any handler: counted, logged once per kind and interval, kept in a Redis list. */
-  readonly deadLetters: DeadLetters;
-  /** Handlers running now; `idle` is emitted when the last one finishes (for a graceful close). */
-  private inFlight = 0;
-  private readonly idle = new EventEmitter();
+  readonly deadLetters: DeadLetters<ChannelMessage>;
+  /** Handlers running now, and their replies: what a graceful close waits for. */
+  private readonly running = new RunningHandlers(this.tracingLogger);
   private readonly drainTimeoutMs: number;
   private readonly clockSkewAllowanceMs: number;
   private closing?: Promise<void>;
-  /** The message `handleMessage` just inspected, handed to `parseMessage` so that it is parsed once. */
-  private inspected?: { raw: string; message: Record<string, unknown> };
-  /** Bytes of each message as received, keyed by its parsed object (what the deserializer is given). */
-  private readonly envelopeBytes = new WeakMap<object, number>();
   /** Routes of the channels seen (a channel is one this server subscribed to): Nest's lookup parses each time. */
   private readonly routes = new Map<string, string>();
 
@@ -91,29 +93,15 @@ export class TracedServerRedis extends ServerRedis {
     this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxMessageDepth = maxMessageDepth ?? DEFAULT_MAX_MESSAGE_DEPTH;
     this.patterns = patterns && new Set(patterns);
-    this.drainTimeoutMs = drainTimeoutMs ?? 8000;
+    this.drainTimeoutMs = drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.clockSkewAllowanceMs = clockSkewAllowanceMs ?? DEFAULT_CLOCK_SKEW_ALLOWANCE_MS;
-    this.deadLetters = new DeadLetters(() => this.pubClient, deadLetters);
+    this.deadLetters = new DeadLetters({
+      store: deadLetters === false ? undefined : new DeadLetterList(() => this.pubClient, deadLetters),
+      describe: ({ channel }) => `a message on "${channel}"`,
+      logIntervalMs: deadLetters === false ? undefined : deadLetters?.logIntervalMs,
+    });
     this.messageSpans = new MessageSpans(tracing);
-    this.deserializer = new TraceContextDeserializer(this.deserializer, (metadata, packet, value) =>
-      this.messageFacts.set(metadata, {
-        data: packet.data,
-        messageId: 'id' in packet ? packet.id : undefined,
-        envelopeBytes: typeof value === 'object' && value !== null ? this.envelopeBytes.get(value) : undefined,
-      }),
-    );
-    super.setOnProcessingStartHook((transportId, context, done) => this.onProcessingStart(transportId, context, done));
-    super.setOnProcessingEndHook((transportId, context) => this.onProcessingEnd(transportId, context));
-  }
-
-  /** Runs inside the consumer span, never instead of it. */
-  override setOnProcessingStartHook(hook: ProcessingStartHook): void {
-    this.userStartHook = hook;
-  }
-
-  /** Runs before the consumer span ends, never instead of it. */
-  override setOnProcessingEndHook(hook: ProcessingEndHook): void {
-    this.userEndHook = hook;
+    this.deserializer = new TraceContextDeserializer(this.deserializer);
   }
 
   /**
@@ -152,20 +140,73 @@ export class TracedServerRedis extends ServerRedis {
 
   /**
    * Refuses what no handler should see (oversized, nested too deep, not JSON, not an object, prototype keys, a
-   * pattern that is not the channel's, past its deadline) into the dead letters; the rest goes to Nest, parsed.
+   * pattern that is not the channel's, past its deadline) into the dead letters; the rest goes to Nest's event or
+   * request path, parsed once, with what the CONSUMER span records in its context.
+   * This is `ServerRedis#handleMessage` of @nestjs/microservices 12.1.1 (parse, deserialize, `RedisContext`, then
+   * `handleEvent`, or `handleRequest` with a reply publisher, Nest's error when no handler takes the request) with
+   * the guard in place of its parse: Nest has no hook between receiving a message and parsing it.
    */
-  override async handleMessage(channel: string, buffer: string, pub: unknown, pattern: string): Promise<unknown> {
+  override async handleMessage(channel: string, buffer: string, pub: Redis, pattern: string): Promise<unknown> {
     const raw = typeof buffer === 'string' ? buffer : String(buffer);
-    // With wildcards, `channel` is the subscribed pattern: a packet's own pattern cannot be compared with it.
+    // With wildcards, `channel` is the subscribed pattern (a packet's own pattern cannot be compared with it) and
+    // `pattern` the channel the message came on.
     const inspection = inspectMessage(raw, this.options?.wildcards ? undefined : channel, this.maxMessageBytes, this.maxMessageDepth);
-    if (!inspection.accepted) return this.deadLetters.keep(inspection.kind, inspection.reason, pattern ?? channel, raw);
+    if (!inspection.accepted) return this.refuse(inspection.kind, inspection.reason, pattern ?? channel, raw);
     const metadata = inspection.message['metadata'];
     const deadline = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[DEADLINE_KEY] : undefined;
     const lateness = checkDeadline(deadline, Date.now(), this.clockSkewAllowanceMs);
-    if (lateness.late) return this.deadLetters.keep(lateness.kind, lateness.reason, pattern ?? channel, raw);
-    this.inspected = { raw, message: inspection.message };
-    this.envelopeBytes.set(inspection.message, Buffer.byteLength(raw));
-    return super.handleMessage(channel, buffer, pub, pattern);
+    if (lateness.late) return this.refuse(lateness.kind, lateness.reason, pattern ?? channel, raw);
+    const packet = await this.deserializer.deserialize(inspection.message, { channel });
+    const id = 'id' in packet ? packet.id : undefined;
+    const context = new AdmittedMessageContext([pattern, packet.metadata], {
+      destination: pattern,
+      data: packet.data,
+      messageId: id,
+      envelopeBytes: Buffer.byteLength(raw),
+    });
+    if (id === undefined) return this.handleEvent(channel, packet, context);
+    const publish = this.getPublisher(pub, pattern, id, context);
+    const handler = this.getHandlerByPattern(channel);
+    if (!handler) return publish({ id, status: 'error', err: NO_MESSAGE_HANDLER });
+    return this.handleRequest(context, async () => this.transformToObservable(await handler(packet.data, context)), publish);
+  }
+
+  /**
+   * Every message's processing, from Nest's start hook to its end hook, runs in its CONSUMER span and counts as
+   * running for a graceful close: the span starts and ends in this one call, around Nest's own runner, so that a
+   * user's start hook runs inside it and a user's end hook before it ends.
+   * `runWithProcessingHooks` is protected, not public API: in @nestjs/microservices 12.1.1 it is the one method
+   * that `handleEvent` and `handleRequest` both go through, and it ends processing exactly once.
+   */
+  protected override runWithProcessingHooks(
+    context: BaseRpcContext,
+    fn: (runEndHook: () => void) => Promise<void>,
+    endHookContext: BaseRpcContext = context,
+  ): void {
+    const handlerEnded = this.running.start();
+    const consumer = context instanceof AdmittedMessageContext ? startConsumerSpan(this.messageSpans, context.getMetadata(), context.facts) : undefined;
+    const run = () =>
+      super.runWithProcessingHooks(
+        context,
+        async (runEndHook) => {
+          const endProcessing = () => {
+            try {
+              runEndHook();
+            } finally {
+              handlerEnded();
+              consumer?.end();
+            }
+          };
+          try {
+            await fn(endProcessing);
+          } catch (error) {
+            endProcessing();
+            throw error;
+          }
+        },
+        endHookContext,
+      );
+    return consumer ? otelContext.with(consumer.context, run) : run();
   }
 
   /** An event whose payload broke the contract is kept with the other refused messages, under its own kind. */
@@ -175,8 +216,12 @@ export class TracedServerRedis extends ServerRedis {
     const channel = context instanceof RedisContext ? context.getChannel() : 'unknown';
     // The raw text is gone by now: the packet is written again (its depth was capped, so this cannot overflow).
     const raw = JSON.stringify({ pattern: channel, data }) ?? '';
-    // keep() never rejects: it logs and counts its own failures.
-    void this.deadLetters.keep('invalid-payload', invalid.message, channel, raw);
+    // Never rejects here (the list store does not redeliver): a failure to keep it is logged and counted.
+    void this.refuse('invalid-payload', invalid.message, channel, raw);
+  }
+
+  private refuse(kind: RejectionKind, reason: string, channel: string, raw: string): Promise<void> {
+    return this.deadLetters.refuse({ kind, reason, destination: channel }, { channel, raw });
   }
 
   /**
@@ -194,7 +239,7 @@ export class TracedServerRedis extends ServerRedis {
   }
 
   /** Replies are published under no span: the CONSUMER span already covers the reply (see `UNTRACED_CONTEXT`). */
-  override getPublisher(pub: Redis, pattern: unknown, id: string, ctx: RedisContext): (response: unknown) => unknown {
+  override getPublisher(pub: Redis, pattern: unknown, id: string, ctx: RedisContext): (response: unknown) => Promise<unknown> | void {
     const publish = super.getPublisher(pub, pattern, id, ctx);
     return (response) => otelContext.with(UNTRACED_CONTEXT, () => publish(response));
   }
@@ -204,13 +249,7 @@ export class TracedServerRedis extends ServerRedis {
    * last packet (`isDisposed`) is handed to Redis, so that a graceful close does not cut a reply.
    */
   override send(stream$: Observable<unknown>, respond: (data: WritePacket) => Promise<unknown> | void): Subscription {
-    this.inFlight++;
-    let isDone = false;
-    const done = () => {
-      if (isDone) return;
-      isDone = true;
-      if (--this.inFlight === 0) this.idle.emit('idle');
-    };
+    const done = this.running.start();
     return super.send(stream$, async (packet: WritePacket) => {
       try {
         return await respond(packet);
@@ -234,20 +273,8 @@ export class TracedServerRedis extends ServerRedis {
     if (subscriber?.status === 'ready') {
       await withTimeout(subscriber.unsubscribe(), 1000).catch(() => undefined); // closing anyway
     }
-    if (this.inFlight > 0) {
-      const drained = await withTimeout(once(this.idle, 'idle'), this.drainTimeoutMs).then(
-        () => true,
-        () => false,
-      );
-      if (!drained) this.tracingLogger.warn(`Closing with ${this.inFlight} handler(s) still running after ${this.drainTimeoutMs} ms`);
-    }
+    await this.running.drain(this.drainTimeoutMs);
     await super.close();
-  }
-
-  override parseMessage(content: unknown): Record<string, unknown> {
-    const inspected = this.inspected;
-    this.inspected = undefined;
-    return inspected && inspected.raw === content ? inspected.message : super.parseMessage(content);
   }
 
   /**
@@ -255,55 +282,23 @@ export class TracedServerRedis extends ServerRedis {
    * commands (a PING on that connection is answered after them, in order), and its reply connection answers too.
    * For readiness probes; never throws.
    */
-  async checkSubscribed(timeoutMs = 1000): Promise<{ subscribed: true } | { subscribed: false; reason: string }> {
+  async readiness(timeoutMs = 1000): Promise<Readiness> {
     const connections = [
       ['subscriber', this.subClient],
       ['publisher', this.pubClient],
     ] as const;
     for (const [role, client] of connections) {
-      if (!client) return { subscribed: false, reason: 'not listening yet' };
-      if (client.status !== 'ready') return { subscribed: false, reason: `${role} connection is ${client.status}` };
+      if (!client) return { ready: false, reason: 'not listening yet' };
+      if (client.status !== 'ready') return { ready: false, reason: `${role} connection is ${client.status}` };
     }
     try {
       await withTimeout(Promise.all(connections.map(([, client]) => client.ping())), timeoutMs);
-      return { subscribed: true };
+      return { ready: true };
     } catch (error) {
-      return { subscribed: false, reason: `Redis did not answer: ${error instanceof Error ? error.message : String(error)}` };
+      return { ready: false, reason: `Redis did not answer: ${error instanceof Error ? error.message : String(error)}` };
     }
   }
 
-  private onProcessingStart(transportId: TransportId, context: unknown, done: () => Promise<unknown>): unknown {
-    // Counted from here to the end hook, which Nest runs exactly once, when the handler's result has settled (a
-    // request's reply handed to Redis): what a graceful close waits for.
-    this.inFlight++;
-    const run = () => (this.userStartHook ? this.userStartHook(transportId, context, done) : done());
-    if (!(context instanceof RedisContext)) return run();
-    let started: ReturnType<MessageSpans['startConsumer']>;
-    try {
-      const metadata: unknown = context.getMetadata();
-      const facts = typeof metadata === 'object' && metadata !== null ? this.messageFacts.get(metadata) : undefined;
-      started = this.messageSpans.startConsumer(metadata, { destination: context.getChannel(), ...facts });
-      this.processingSpans.set(context, started.span);
-    } catch (error) {
-      // Tracing must never cost the application its message: handle it untraced.
-      this.tracingLogger.warn(`Could not start a consumer span on "${context.getChannel()}": ${String(error)}`);
-      return run();
-    }
-    return otelContext.with(started.context, run);
-  }
-
-  private onProcessingEnd(transportId: TransportId, context: unknown): void {
-    if (--this.inFlight === 0) this.idle.emit('idle');
-    try {
-      this.userEndHook?.(transportId, context);
-    } finally {
-      const span = typeof context === 'object' && context !== null ? this.processingSpans.get(context) : undefined;
-      if (span) {
-        this.processingSpans.delete(context as object);
-        endMessageSpan(span);
-      }
-    }
-  }
 }
 
 /** Options of `tracedRedisServer`: a Redis URL, tracing options, and any of Nest's Redis server options. */

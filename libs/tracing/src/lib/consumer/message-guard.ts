@@ -1,9 +1,32 @@
-/** Why a message was refused before any handler saw it. */
-export type RejectionKind = 'too-large' | 'too-deep' | 'not-json' | 'not-an-object' | 'prototype-key' | 'unknown-pattern';
+/**
+ * Why a message was refused, on either transport: by the guard before any parse or handler (the first six), or by
+ * the server around its handler.
+ */
+export type RejectionKind =
+  | 'too-large'
+  | 'too-deep'
+  | 'not-json'
+  | 'not-an-object'
+  | 'prototype-key'
+  | 'unknown-pattern'
+  /** Not a message of ours: a stream entry without pattern or data, a reply key not ours, a deadline that is not a time. */
+  | 'malformed'
+  /** Arrived after its producer's deadline. */
+  | 'expired'
+  /** Delivered more times than allowed, never handled (Streams). */
+  | 'poison'
+  /** Its payload broke the contract (`InvalidPayloadException`, from a pipe). */
+  | 'invalid-payload';
 
-export type Inspection =
-  | { accepted: true; message: Record<string, unknown> }
-  | { accepted: false; kind: RejectionKind; reason: string };
+export type Rejection = { accepted: false; kind: RejectionKind; reason: string };
+
+export type Inspection = { accepted: true; message: Record<string, unknown> } | Rejection;
+
+/** The JSON checked is a part of a larger message (a stream entry's `data`): reasons name it, and its envelope counts as a level. */
+export interface JsonPart {
+  name: string;
+  envelope: string;
+}
 
 /** Default cap on a message's size: Redis takes up to 512 MB, no handler here needs more than this. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -16,9 +39,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_DEPTH = 32;
 
 /**
- * Checks a message that came off a Redis channel, before Nest parses it: size, nesting depth, JSON, a JSON object at the top, no
- * key that could reach a prototype once the payload is merged or copied somewhere (`__proto__`, or `prototype`
- * under `constructor`), and a `pattern` that matches the channel it came on (unless `channel` is undefined).
+ * Checks a message that came off a Redis channel, before Nest parses it: its size, the JSON guard (`inspectJson`),
+ * a JSON object at the top, and a `pattern` that matches the channel it came on (unless `channel` is undefined).
  * Parses once; the parsed object is what the handler gets.
  */
 export function inspectMessage(
@@ -31,28 +53,12 @@ export function inspectMessage(
   if (raw.length > maxBytes || (raw.length * 3 > maxBytes && Buffer.byteLength(raw) > maxBytes)) {
     return { accepted: false, kind: 'too-large', reason: `message of ${Buffer.byteLength(raw)} bytes exceeds the cap of ${maxBytes}` };
   }
-  if (exceedsJsonDepth(raw, maxDepth)) {
-    return { accepted: false, kind: 'too-deep', reason: `JSON nested deeper than ${maxDepth} levels` };
-  }
-  let message: unknown;
-  let prototypeKey: string | undefined;
-  try {
-    // Keys spelled with escapes (\u005f…) decode to the same names: only a parse sees them for sure.
-    message = mayHidePrototypeKey(raw)
-      ? JSON.parse(raw, (key, value: unknown) => {
-          prototypeKey ??= prototypePollutionKey(key, value);
-          return value;
-        })
-      : JSON.parse(raw);
-  } catch (error) {
-    return { accepted: false, kind: 'not-json', reason: `not JSON: ${(error as Error).message}` };
-  }
+  const json = inspectJson(raw, maxDepth);
+  if (!json.accepted) return json;
+  const message = json.value;
   if (!isObject(message) || Array.isArray(message)) {
     const shape = message === null ? 'null' : Array.isArray(message) ? 'an array' : `a ${typeof message}`;
     return { accepted: false, kind: 'not-an-object', reason: `JSON ${shape}, expected an object` };
-  }
-  if (prototypeKey) {
-    return { accepted: false, kind: 'prototype-key', reason: `carries a "${prototypeKey}" key (prototype pollution attempt)` };
   }
   const pattern = message['pattern'];
   if (channel !== undefined && pattern !== undefined && pattern !== channel) {
@@ -60,6 +66,38 @@ export function inspectMessage(
     return { accepted: false, kind: 'unknown-pattern', reason: `pattern ${shown} does not match channel "${channel}"` };
   }
   return { accepted: true, message };
+}
+
+/**
+ * The guard of both transports for JSON from the wire, before anything walks it: nesting depth (scanned, not
+ * parsed), then the parse, then keys that could reach a prototype once the value is merged or copied somewhere
+ * (`__proto__`, or `prototype` under `constructor`). For `part` of a message (a stream entry's `data`), `maxDepth`
+ * counts the envelope as level 1, so the same payload passes or not on both transports.
+ */
+export function inspectJson(json: string, maxDepth: number, part?: JsonPart): { accepted: true; value: unknown } | Rejection {
+  const depth = part ? maxDepth - 1 : maxDepth;
+  if (exceedsJsonDepth(json, depth)) {
+    const reason = part ? `${part.name} nested deeper than ${depth} levels (${maxDepth} with the ${part.envelope})` : `JSON nested deeper than ${depth} levels`;
+    return { accepted: false, kind: 'too-deep', reason };
+  }
+  const subject = part ? `${part.name} ` : '';
+  let value: unknown;
+  let prototypeKey: string | undefined;
+  try {
+    // Keys spelled with escapes (\u005f…) decode to the same names: only a parse sees them for sure.
+    value = mayHidePrototypeKey(json)
+      ? JSON.parse(json, (key, item: unknown) => {
+          prototypeKey ??= prototypePollutionKey(key, item);
+          return item;
+        })
+      : JSON.parse(json);
+  } catch (error) {
+    return { accepted: false, kind: 'not-json', reason: `${part ? `${subject}is not JSON` : 'not JSON'}: ${(error as Error).message}` };
+  }
+  if (prototypeKey) {
+    return { accepted: false, kind: 'prototype-key', reason: `${subject}carries a "${prototypeKey}" key (prototype pollution attempt)` };
+  }
+  return { accepted: true, value };
 }
 
 /**
