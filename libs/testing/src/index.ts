@@ -6,7 +6,7 @@ export {
   stopProcess,
   type RedisTestServer,
 } from './lib/redis-test.server';
-export { serveBuiltApp, WORKSPACE_ROOT, type ServedApp } from './lib/served-app';
+export { serveBuiltApp, serveProcess, WORKSPACE_ROOT, type ServedApp } from './lib/served-app';
 export { serveStack, type ServedStack } from './lib/served-stack';
 export { findSpan, rootOf, spanTree } from './lib/span-queries';
 export { waitUntil } from './lib/wait-until';

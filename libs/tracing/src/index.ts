@@ -23,7 +23,7 @@ export type { ConsumerParentMode, MessagingTracingOptions, PayloadCaptureOptions
 export { withTimeout } from './lib/with-timeout';
 export { RateLimitedLog } from './lib/logging/rate-limited-log';
 export { keepRunningOnUnhandledRejection } from './lib/logging/unhandled-rejections';
-export { TracedLoggerModule, LOG_FORMATS, LOG_LEVELS } from './lib/logging/traced-logger.module';
+export { TracedLogger, TracedLoggerModule, LOG_FORMATS, LOG_LEVELS } from './lib/logging/traced-logger.module';
 export type { LogFormat, LogLevel, TracedLoggerOptions } from './lib/logging/traced-logger.module';
 export { traceLogFields, type TraceLogFields } from './lib/logging/trace-log-fields';
 // The HTTP edge's trust policy, applied by the SDK bootstrap (@nest-redis-otel/sdk) or by a team's own SDK set-up.

@@ -34,8 +34,21 @@ export async function serveBuiltApp(name: string, env: Record<string, string>, r
   const runtimeArgs: string[] = project.targets.serve.options.runtimeArgs;
   const main = join('dist', 'apps', name, 'main.js');
   if (!existsSync(join(WORKSPACE_ROOT, main))) throw new Error(`${main} is missing: build it first (npx nx build ${name})`);
-  const child = spawn(process.execPath, [...runtimeArgs, main], {
-    cwd: WORKSPACE_ROOT,
+  return serveProcess(name, [...runtimeArgs, main], { cwd: WORKSPACE_ROOT, env }, readyLine);
+}
+
+/**
+ * Starts `node <args>` (this test's Node) in `cwd` as the app `name`, resolving once it wrote `readyLine`; its lines
+ * are kept and can be awaited. `serveBuiltApp` for this workspace's apps; also for apps built elsewhere.
+ */
+export async function serveProcess(
+  name: string,
+  args: readonly string[],
+  { cwd, env }: { cwd: string; env: Record<string, string> },
+  readyLine: string,
+): Promise<ServedApp> {
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type DynamicModule, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
+import { createRequire } from 'node:module';
+import { type DynamicModule, type LoggerService, Module } from '@nestjs/common';
+import type * as NestjsPino from 'nestjs-pino';
 import { traceLogFields } from './trace-log-fields';
 
 export const LOG_LEVELS = ['info', 'debug', 'trace', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -24,11 +25,23 @@ export interface TracedLoggerOptions {
 /**
  * Structured logs (pino, through nestjs-pino) in which every line written inside a span carries its `trace_id`,
  * `span_id` and `trace_flags`, so that a trace viewer and a log store can be joined on them. Use with
- * `NestFactory.create(…, { bufferLogs: true })` and `app.useLogger(app.get(Logger))` (nestjs-pino's `Logger`).
+ * `NestFactory.create(…, { bufferLogs: true })` and `app.useLogger(app.get(TracedLogger))`.
  */
+/**
+ * The logger `TracedLoggerModule` provides (nestjs-pino's `Logger`), for `app.useLogger(app.get(TracedLogger))`.
+ * Why not nestjs-pino's `Logger` itself: nestjs-pino ships a CommonJS and an ESM build, this package loads the
+ * CommonJS one, and an ESM app's `import { Logger } from 'nestjs-pino'` is another class that Nest cannot find.
+ */
+export abstract class TracedLogger implements LoggerService {
+  abstract log(message: unknown, ...optionalParams: unknown[]): void;
+  abstract error(message: unknown, ...optionalParams: unknown[]): void;
+  abstract warn(message: unknown, ...optionalParams: unknown[]): void;
+}
+
 @Module({})
 export class TracedLoggerModule {
   static forRoot(options: TracedLoggerOptions): DynamicModule {
+    const { Logger, LoggerModule } = loadNestjsPino();
     return {
       module: TracedLoggerModule,
       imports: [
@@ -53,7 +66,21 @@ export class TracedLoggerModule {
           },
         }),
       ],
-      exports: [LoggerModule],
+      providers: [{ provide: TracedLogger, useExisting: Logger }],
+      exports: [LoggerModule, TracedLogger],
     };
+  }
+}
+
+/**
+ * nestjs-pino is an optional peer dependency: loaded when `forRoot` is called, not when the package is, so that an
+ * app without it (a consumer that logs with Nest's logger) can still import this package.
+ */
+function loadNestjsPino(): typeof NestjsPino {
+  try {
+    return createRequire(__filename)('nestjs-pino') as typeof NestjsPino;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new Error('TracedLoggerModule needs nestjs-pino and its peers: npm i nestjs-pino pino pino-http', { cause: error });
   }
 }
