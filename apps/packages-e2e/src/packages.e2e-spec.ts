@@ -40,6 +40,8 @@ interface Cell {
 const CELLS: Cell[] = [
   { name: 'CommonJS apps, consumer on @nest-redis-otel/sdk (SDK 2.x)', type: 'commonjs', consumerSdk: 'ours', minNode: [22, 12] },
   { name: 'ESM apps, consumer on its own NodeSDK of the 3.x line', type: 'module', consumerSdk: 'own', minNode: [22, 15] },
+  { name: 'ESM apps, consumer on @nest-redis-otel/sdk (SDK 2.x)', type: 'module', consumerSdk: 'ours', minNode: [22, 12] },
+  { name: 'CommonJS apps, consumer on its own NodeSDK of the 3.x line', type: 'commonjs', consumerSdk: 'own', minNode: [22, 15] },
 ];
 
 const READY_LINE: Record<AppKind, string> = { producer: 'orders-api listening', consumer: 'orders-worker listening' };
@@ -101,7 +103,7 @@ describe('the packages, installed from their tarballs into fresh apps', () => {
 
   it.each(CELLS)('$name: one trace from the HTTP request to the handler, replies and errors on both sides', async (cell) => {
     requireNode(cell.minNode, `The cell "${cell.name}"`);
-    const cellFolder = join(workFolder, cell.type);
+    const cellFolder = join(workFolder, `${cell.type}-${cell.consumerSdk}`);
     const ports = { producer: await findFreePort() };
     const started: Record<AppKind, ServedApp | undefined> = { producer: undefined, consumer: undefined };
     const serviceName: Record<AppKind, string> = { producer: 'orders-api', consumer: 'orders-worker' };
