@@ -1,6 +1,7 @@
 import type { Server } from '@nestjs/microservices';
-import { context as otelContext, type Span } from '@opentelemetry/api';
-import { endMessageSpan, MessageSpans } from '../messaging/message-spans';
+import { context as otelContext } from '@opentelemetry/api';
+import { type ConsumerSpan, startConsumerSpan } from '../consumer/consumer-span';
+import { MessageSpans } from '../messaging/message-spans';
 import type { MessagingTracingOptions } from '../types';
 
 type TransportId = Parameters<Server['setTransportId']>[0];
@@ -30,7 +31,7 @@ export function instrumentServer(server: Server, options: MessagingTracingOption
   if (instrumented.has(server)) return;
   instrumented.add(server);
   const spans = new MessageSpans(options);
-  const running = new WeakMap<object, Span>();
+  const running = new WeakMap<object, ConsumerSpan>();
   // No public getters for hooks set earlier: read Nest's protected fields (checked against @nestjs/microservices 12.1.1).
   const fields = server as unknown as { onProcessingStartHook?: StartHook; onProcessingEndHook?: EndHook };
   let appStart = fields.onProcessingStartHook;
@@ -41,9 +42,9 @@ export function instrumentServer(server: Server, options: MessagingTracingOption
   setStart((transportId, context, done) => {
     const messageContext = (context ?? {}) as MessageContext;
     const destination = messageContext.getChannel?.() ?? messageContext.getPattern?.() ?? 'unknown';
-    const { span, context: handlerContext } = spans.startConsumer(messageContext.getMetadata?.(), { destination });
+    const span = startConsumerSpan(spans, messageContext.getMetadata?.(), { destination });
     if (typeof context === 'object' && context !== null) running.set(context, span);
-    return otelContext.with(handlerContext, () => (appStart ? appStart(transportId, context, done) : done()));
+    return otelContext.with(span.context, () => (appStart ? appStart(transportId, context, done) : done()));
   });
   setEnd((transportId, context) => {
     try {
@@ -52,7 +53,7 @@ export function instrumentServer(server: Server, options: MessagingTracingOption
       const span = typeof context === 'object' && context !== null ? running.get(context) : undefined;
       if (span) {
         running.delete(context as object);
-        endMessageSpan(span);
+        span.end();
       }
     }
   });
