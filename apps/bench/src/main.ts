@@ -342,6 +342,23 @@ Before these changes (same machine, same bench without warm-up): traced 100 % / 
 message. With them, "our transport, no SDK" runs at about Nest's speed (the attribution table: 0.93–1.0 across runs), and the
 1-in-flight ratio is close to the goal.
 
+## 2026-12: Node 26, no bundler, the library as packages
+
+This run is on Node 26 (the Active LTS; the earlier runs were on Node 20, now out of support), with the apps
+compiled by \`tsc\` instead of bundled by webpack and the tracing library split into packages with one consumer
+lifecycle for both transports. Against the last Node 20 run (same machine, same benchmark):
+
+- the **message ratios improved**: emit, 64 in flight 0.48 → 0.58; 0 % sampling 0.75 → 0.94 (at the SDK floor the
+  attribution table computes, 0.95); request/response 0.46 → 0.46; 1 in flight 0.71 → 0.67 (within the
+  run-to-run spread of the 1-in-flight rows, 0.67–0.88 across the runs recorded here);
+- the **HTTP ratios fell while every traced figure rose**: untraced saturation went from 2,415 to 3,327 requests/s
+  (+38 %), traced 100 % from 1,680 to 1,826 (+9 %) and traced 0 % from 1,789 to 2,336 (+31 %). The untraced
+  stack gained most from Node 26; the traced stack is bounded by the SDK's per-span work, which did not shrink as
+  much. Traced 100 % / untraced at saturation is 0.55 (was 0.70), at 0 % 0.70 (was 0.74): the denominator moved.
+
+Issue 13 (export off the main thread, the 0 % path, a side-by-side with \`@nestjs/observe\`) is where the HTTP ratio is
+to be won back.
+
 ## What is left, and whose it is
 
 A traced message costs about twice an untraced one at 100 % sampling on this machine. The V8 profile of the traced

@@ -104,6 +104,9 @@ type Entry = [id: string, fields: string[] | null];
  * Pushes only by deleting the ticket the requesting client set: a forged request (no ticket) or a second reply to
  * the same request pushes nothing, so nobody can flood a client's list or keep it alive through this server.
  */
+/** How long the next read waits, at most, for the last read's handlers (see `lastBatchSettled`). */
+const BATCH_GRACE_MS = 50;
+
 const PUSH_REPLY_SCRIPT = `
 if redis.call('DEL', KEYS[2]) == 0 then return 0 end
 redis.call('LPUSH', KEYS[1], ARGV[1])
@@ -134,6 +137,8 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   /** `<stream> <entry id>` of the entries being handled here: never claimed back by this consumer while running. */
   private readonly handling = new Set<string>();
   private lastClaimAt = 0;
+  /** The handlers started by the last read (see `lastBatchSettled`). */
+  private lastBatch: Promise<unknown>[] = [];
   /** Streams whose own pending entries were all handled since start (read with `>` from then on). */
   private readonly pendingDone = new Set<string>();
   private readonly pendingFrom = new Map<string, string>();
@@ -220,6 +225,22 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     }
   }
 
+  /**
+   * Before the next read, the handlers of the last one get up to `BATCH_GRACE_MS` to finish: entries that arrive
+   * meanwhile are then read together. Reading again at once would take them one by one, a round trip each (measured:
+   * one XREADGROUP per entry, 2.4× slower at 64 in flight). A slow handler delays the next read once, by the grace
+   * at most, then holds only its own slot.
+   */
+  private async lastBatchSettled(): Promise<void> {
+    const batch = this.lastBatch;
+    this.lastBatch = [];
+    if (batch.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, BATCH_GRACE_MS)));
+    await Promise.race([Promise.allSettled(batch), grace]);
+    clearTimeout(timer);
+  }
+
   /** How many more handlers may start now; waits until one may (or the server closes). */
   private async freeSlots(): Promise<number> {
     while (this.running.count >= this.options.concurrency && !this.isClosing) {
@@ -250,6 +271,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
    * are free handler slots. The handlers are started, not awaited: the next read waits for a free slot only.
    */
   private async readBatch(): Promise<void> {
+    await this.lastBatchSettled();
     const free = await this.freeSlots();
     if (this.isClosing) return;
     const ids = this.streams.map((stream) => (this.pendingDone.has(stream) ? '>' : (this.pendingFrom.get(stream) ?? '0')));
@@ -277,7 +299,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
         else this.pendingFrom.set(stream, entries[entries.length - 1][0]);
       }
       // Never rejects (handleEntry logs its failures); the read loop goes on while it runs.
-      for (const entry of entries) void this.handleEntry(stream, entry, ids[index] !== '>');
+      for (const entry of entries) this.lastBatch.push(this.handleEntry(stream, entry, ids[index] !== '>'));
     }
   }
 
