@@ -344,20 +344,31 @@ message. With them, "our transport, no SDK" runs at about Nest's speed (the attr
 
 ## 2026-12: Node 26, no bundler, the library as packages
 
-This run is on Node 26 (the Active LTS; the earlier runs were on Node 20, now out of support), with the apps
-compiled by \`tsc\` instead of bundled by webpack and the tracing library split into packages with one consumer
-lifecycle for both transports. Against the last Node 20 run (same machine, same benchmark):
+These runs are on Node 26 (the Active LTS; the earlier runs were on Node 20, now out of support), with the apps
+compiled by \`tsc\` instead of bundled by webpack, and the tracing library split into packages with one consumer
+lifecycle for both transports. Two full runs on 2026-12-01, the same machine, minutes apart (the table above is the
+second), against the last Node 20 run:
 
-- the **message ratios improved**: emit, 64 in flight 0.48 → 0.58; 0 % sampling 0.75 → 0.94 (at the SDK floor the
-  attribution table computes, 0.95); request/response 0.46 → 0.46; 1 in flight 0.71 → 0.67 (within the
-  run-to-run spread of the 1-in-flight rows, 0.67–0.88 across the runs recorded here);
-- the **HTTP ratios fell while every traced figure rose**: untraced saturation went from 2,415 to 3,327 requests/s
-  (+38 %), traced 100 % from 1,680 to 1,826 (+9 %) and traced 0 % from 1,789 to 2,336 (+31 %). The untraced
-  stack gained most from Node 26; the traced stack is bounded by the SDK's per-span work, which did not shrink as
-  much. Traced 100 % / untraced at saturation is 0.55 (was 0.70), at 0 % 0.70 (was 0.74): the denominator moved.
+| Ratio | Node 20 | Node 26, run 1 | Node 26, run 2 |
+| --- | --- | --- | --- |
+| traced 100 % / untraced, emit, 64 in flight | 0.48 | 0.58 | 0.58 |
+| traced 100 % / untraced, 1 in flight | 0.71 | 0.67 | 0.76 |
+| traced 0 % / untraced, 64 in flight | 0.75 | 0.94 | 0.89 |
+| send → reply, traced / untraced | 0.46 | 0.46 | 0.33 |
+| HTTP at saturation, traced 100 % / untraced | 0.70 | 0.55 | 0.64 |
+| HTTP at saturation, traced 0 % / untraced | 0.74 | 0.70 | 0.76 |
+| Streams / pub/sub, both traced | 0.80 | 0.51 | 0.74 |
 
-Issue 13 (export off the main thread, the 0 % path, a side-by-side with \`@nestjs/observe\`) is where the HTTP ratio is
-to be won back.
+- The machine's own speed moved by a third between the two Node 26 runs (raw ioredis 14,601 → 9,383 msg/s,
+  untraced HTTP 3,327 → 2,546 req/s): only same-run ratios mean anything, and even those spread by ±0.1 from one
+  run to the next (the untraced send baseline spans 11,427–17,375 within run 2).
+- Emit and 0 % improved beyond that spread; the HTTP ratio at 100 % is lower than on Node 20 in both runs. In run 1
+  the untraced stack gained most (+38 % against Node 20, traced +9 %); run 2 does not repeat the split. Where the
+  time goes per request is issue 13's work (export off the main thread, the 0 % path).
+- Streams / pub/sub fell to 0.51 in run 1: bounding the Streams handlers' concurrency (a slow handler must not hold
+  the others) made the server read again at once after each read, one \`XREADGROUP\` per entry (25,000 reads for
+  25,000 entries, from \`INFO commandstats\`). The next read now waits up to 50 ms for the last read's handlers, so
+  that entries arriving meanwhile are read together: 0.74 in run 2.
 
 ## What is left, and whose it is
 
