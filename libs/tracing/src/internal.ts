@@ -10,4 +10,5 @@ export { type ConsumerSpan, startConsumerSpan } from './lib/consumer/consumer-sp
 // The spans, metrics and checks of messages, for the transports' clients and servers.
 export { MessageSpans, endMessageSpan, finishMessageSpan, recordMessageFailure, describeError, type MessageFacts } from './lib/messaging/message-spans';
 export { checkDeadline, type DeadlineCheck } from './lib/messaging/message-deadline';
+export { unwrapRecord } from './lib/messaging/redis-record';
 export { invalidPayloadOf } from './lib/server/invalid-payload.exception';

@@ -9,9 +9,8 @@ import {
   DEADLINE_KEY,
   NoReplyError,
   RateLimitedLog,
-  RedisRecord,
 } from '@nest-redis-otel/tracing';
-import { endMessageSpan, finishMessageSpan, MessageSpans, recordMessageFailure } from '@nest-redis-otel/tracing/internal';
+import { endMessageSpan, finishMessageSpan, MessageSpans, recordMessageFailure, unwrapRecord } from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import {
@@ -108,7 +107,7 @@ export class ClientRedisStreams extends ClientProxy {
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
-    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: dataOf(packet.data) });
+    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: unwrapRecord(packet.data).data });
     try {
       const entryId = await this.add(pattern, packet.data, span);
       if (entryId) span.setAttribute('messaging.message.id', entryId);
@@ -124,7 +123,7 @@ export class ClientRedisStreams extends ClientProxy {
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(packet.pattern);
     const id = randomUUID();
-    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: dataOf(packet.data), messageId: id });
+    const span = this.messageSpans.startProducer(otelContext.active(), { destination: pattern, data: unwrapRecord(packet.data).data, messageId: id });
     const end = (error?: unknown) => finishMessageSpan(span, error);
     this.waiting.set(id, (reply) => {
       if (reply.isDisposed || reply.err) {
@@ -153,9 +152,10 @@ export class ClientRedisStreams extends ClientProxy {
   /** XADD, trimmed, with the context of the PRODUCER `span` in the entry's fields and the entry's size on the span. */
   private async add(pattern: string, data: unknown, span: Span, request?: { id: string; reply: string }): Promise<string | null> {
     await this.connect();
-    const fields = entryFields(pattern, dataOf(data), injectTraceCarrier(trace.setSpan(otelContext.active(), span)), request);
-    const deadline = data instanceof RedisRecord ? data.options.deadline?.getTime() : undefined;
-    if (deadline !== undefined && !Number.isNaN(deadline)) fields.push(DEADLINE_KEY, String(deadline));
+    const { data: payload, metadata } = unwrapRecord(data);
+    const fields = entryFields(pattern, payload, injectTraceCarrier(trace.setSpan(otelContext.active(), span)), request);
+    const deadline = metadata[DEADLINE_KEY];
+    if (deadline !== undefined) fields.push(DEADLINE_KEY, String(deadline));
     span.setAttribute(ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, entryBytes(fields));
     const stream = this.options.streamPrefix + pattern;
     const commands = this.commands as Redis;
@@ -209,11 +209,6 @@ export class ClientRedisStreams extends ClientProxy {
   }
 }
 
-
-/** What the handler receives: a `RedisRecord`'s data, or the value itself. */
-function dataOf(value: unknown): unknown {
-  return value instanceof RedisRecord ? value.data : value;
-}
 
 /** The client definition for `ClientsModule.register([{ name, ...redisStreamsClient({ url }) }])`. */
 export function redisStreamsClient(options: ClientRedisStreamsOptions) {
