@@ -12,6 +12,8 @@ describe('checkSdkSettings (the OTEL_* values the SDK would replace without a wo
         OTEL_LOG_LEVEL: 'DEBUG',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4317',
         OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=dev,service.version=1.2',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
       }),
     ).toEqual([]);
   });
@@ -30,6 +32,8 @@ describe('checkSdkSettings (the OTEL_* values the SDK would replace without a wo
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'jaeger:4317', 'cannot be exported'],
     ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'grpc://jaeger:4317', 'cannot be exported'],
     ['OTEL_RESOURCE_ATTRIBUTES', 'team', 'the malformed ones are ignored'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/json', 'using grpc for traces'],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http', 'using grpc for traces'],
   ])('reports %s=%s once, naming it and what is used instead, without stopping', (variable, value, consequence) => {
     const problems = checkSdkSettings({ [variable]: value });
     expect(problems).toHaveLength(1);

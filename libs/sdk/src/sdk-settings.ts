@@ -9,6 +9,7 @@ export interface SettingProblem {
 const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
 const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'];
 const NON_NEGATIVE_INTEGERS = ['OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_BSP_MAX_QUEUE_SIZE', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'];
+const PROTOCOLS = ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'];
 const ENDPOINTS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'];
 
 /**
@@ -46,6 +47,11 @@ export function checkSdkSettings(env: Readonly<Record<string, string | undefined
   for (const name of ENDPOINTS) {
     const raw = value(name);
     if (raw !== undefined && !isHttpUrl(raw)) report(name, 'expected an http:// or https:// URL; spans and metrics cannot be exported');
+  }
+  // The bootstrap builds the trace exporter for these two (metrics go over gRPC whatever they say).
+  for (const name of PROTOCOLS) {
+    const raw = value(name);
+    if (raw !== undefined && !['grpc', 'http/protobuf'].includes(raw)) report(name, 'expected "grpc" or "http/protobuf"; using grpc for traces');
   }
   const attributes = value('OTEL_RESOURCE_ATTRIBUTES');
   if (attributes !== undefined && attributes.split(',').some((pair) => !/^[^=\s]+=/.test(pair.trim()))) {

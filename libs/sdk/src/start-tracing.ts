@@ -7,13 +7,14 @@ import {
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
   EdgeContextPropagator,
   INCOMING_CONTEXT_POLICIES,
@@ -23,8 +24,10 @@ import {
 } from '@nest-redis-otel/tracing';
 import { type BootstrapLog, bootstrapLog, bootstrapLogFormat, routeProcessWarnings } from './bootstrap-log';
 import { registerEsmLoaderHook } from './esm-loader-hook';
+import { exportProtocolFromEnv } from './export-protocol';
 import { checkSdkSettings } from './sdk-settings';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
+import { WorkerSpanProcessor } from './worker-export/worker-span-processor';
 
 const REQUEST_ID_HEADER = 'x-request-id';
 const HEALTH_PATH = /^(\/api)?\/health(\?|$)/;
@@ -46,6 +49,12 @@ export interface StartTracingOptions {
    * the app's pino lines, or plain text where the app logs `pretty` (see `bootstrapLog`).
    */
   log?: BootstrapLog;
+  /**
+   * Where spans are encoded and exported: `main` (default), the application's thread, with the SDK's
+   * BatchSpanProcessor; or `worker`, a worker thread, the application's thread only copying each ended span to it
+   * (same OTEL_BSP_* bounds). Default: `OTEL_SPAN_EXPORT_THREAD`.
+   */
+  exportThread?: 'worker' | 'main';
 }
 
 /** The running SDK, or a disabled stand-in (`OTEL_SDK_DISABLED=true`). */
@@ -56,6 +65,7 @@ export interface TracingHandle {
 }
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+const EXPORT_THREADS = ['main', 'worker'] as const;
 
 /**
  * Starts the OpenTelemetry SDK. Must run before the application's modules load (`node --import <bootstrap>`): the
@@ -80,9 +90,7 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
     ...(process.env['OTEL_SERVICE_NAME'] ? {} : { serviceName: options.serviceName }),
     spanProcessors: [
       new UntrustedParentLinkProcessor(),
-      // OTLP over gRPC; endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, default http://localhost:4317. The batch
-      // processor reads OTEL_BSP_*.
-      new BatchSpanProcessor(new OTLPTraceExporter()),
+      exportingProcessor(options.exportThread ?? exportThreadFromEnv(log), options.errorLogIntervalMs ?? 60_000, log),
     ],
     textMapPropagator: new EdgeContextPropagator(
       new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
@@ -154,6 +162,25 @@ export function rateLimitedErrors(intervalMs: number, write: (line: string) => v
     const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
     log.write('sdk-error', `OpenTelemetry: ${reason}; the service goes on, spans that cannot be exported are dropped`);
   };
+}
+
+/**
+ * OTLP over gRPC (endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, default http://localhost:4317), or over
+ * HTTP/protobuf when OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL says so (default http://localhost:4318/v1/traces), batched
+ * by OTEL_BSP_*: on the main thread, or in a worker thread (see WorkerSpanProcessor).
+ */
+function exportingProcessor(thread: 'worker' | 'main', logIntervalMs: number, log: BootstrapLog): SpanProcessor {
+  const protocol = exportProtocolFromEnv();
+  if (thread === 'worker') return new WorkerSpanProcessor({ protocol, log: (line) => log('warn', line), logIntervalMillis: logIntervalMs });
+  return new BatchSpanProcessor(protocol === 'http/protobuf' ? new ProtoTraceExporter() : new GrpcTraceExporter());
+}
+
+function exportThreadFromEnv(log: BootstrapLog): 'worker' | 'main' {
+  const raw = process.env['OTEL_SPAN_EXPORT_THREAD']?.trim();
+  if (!raw) return 'main';
+  if ((EXPORT_THREADS as readonly string[]).includes(raw)) return raw as 'worker' | 'main';
+  log('warn', `OTEL_SPAN_EXPORT_THREAD="${raw}" is invalid: expected "main" or "worker"; using main`);
+  return 'main';
 }
 
 /**

@@ -60,7 +60,8 @@ interface FlushRequest {
  * queue is full. With the collector away, the worker's exports time out one batch after the other, its acks slow
  * down, and the app's spans are dropped at the bound: memory stays bounded, and `onEnd` never waits.
  *
- * A dead worker (it threw, exited, or was terminated): the spans it held are counted as dropped, the death is logged
+ * A dead worker (it threw, exited, or was terminated): the spans it held (posted, not acknowledged) are counted as
+ * dropped — some may have reached the collector just before the worker died, between its export and its ack — the death is logged
  * (rate-limited), and the worker is replaced — at once if the previous one started at least `workerRestartDelayMillis`
  * ago, otherwise when that interval has passed, so that a worker that cannot start costs one thread start per interval,
  * not a loop. Meanwhile the spans wait here, within the same bound.
