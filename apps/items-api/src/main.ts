@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { keepRunningOnUnhandledRejection } from '@nest-redis-otel/tracing';
+import { describeTopology, keepRunningOnUnhandledRejection } from '@nest-redis-otel/tracing';
 import { AppModule } from './app/app.module';
 import { loadConfig } from './app/config';
 import { configureApp } from './app/configure-app';
@@ -16,7 +16,7 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(PinoLogger));
   configureApp(app);
   await app.listen(config.port);
-  Logger.log(`items-api listening on ${await app.getUrl()}/api (Redis at ${new URL(config.redisUrl).host})`, 'Bootstrap');
+  Logger.log(`items-api listening on ${await app.getUrl()}/api (Redis: ${describeTopology(config.redis, (url) => new URL(url).host)})`, 'Bootstrap');
 }
 
 bootstrap().catch((error: unknown) => {

@@ -1,1 +1,1 @@
-export { envChoice, envInteger, envLogging, envRedisUrl, type Environment } from './lib/environment';
+export { envAddresses, envChoice, envInteger, envLogging, envRedisTopology, envRedisUrl, type Environment } from './lib/environment';

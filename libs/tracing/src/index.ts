@@ -1,6 +1,14 @@
 export { TracedClientRedis, NoReplyError, tracedRedisClient } from './lib/client/traced-client-redis';
 export type { TracedRedisClientOptions, TracedRedisClientConfig } from './lib/client/traced-client-redis';
-export { redactRedisUrl, redisConnectionOptions } from './lib/client/redis-connection.options';
+export { redactRedisUrl, redisConnectionOptions, redisTopologyOptions } from './lib/client/redis-connection.options';
+export { CLUSTER_PUBSUB_MODES, describeTopology, topologyKind } from './lib/client/redis-topology';
+export type {
+  ClusterPubSubMode,
+  RedisClusterTopology,
+  RedisNodeAddress,
+  RedisSentinelTopology,
+  RedisTopology,
+} from './lib/client/redis-topology';
 export { createRedisConnection } from './lib/client/redis-connection';
 export { RedisRecord, type RedisRecordOptions } from './lib/messaging/redis-record';
 export { DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from './lib/messaging/message-deadline';

@@ -12,3 +12,7 @@ export { MessageSpans, endMessageSpan, finishMessageSpan, recordMessageFailure, 
 export { checkDeadline, type DeadlineCheck } from './lib/messaging/message-deadline';
 export { unwrapRecord } from './lib/messaging/redis-record';
 export { invalidPayloadOf } from './lib/server/invalid-payload.exception';
+// Topologies, for the transports' own connections.
+export { splitTopology } from './lib/client/redis-topology';
+export { clusterOf } from './lib/client/cluster-client';
+export { redisNodeAttributes } from './lib/messaging/redis-node';

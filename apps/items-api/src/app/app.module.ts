@@ -33,13 +33,13 @@ export class AppModule implements NestModule, OnApplicationBootstrap {
           requestId: requestIdOf,
           ignoreRequest: (request) => request.url?.startsWith('/api/health') ?? false,
         }),
-        TracingModule.forRoot({ redisUrl: config.redisUrl }),
+        TracingModule.forRoot({ redis: config.redis }),
         ClientsModule.register([
           {
             name: ITEMS_CLIENT,
             ...(config.messagingTransport === 'streams'
-              ? redisStreamsClient({ url: config.redisUrl, maxStreamLength: config.streamsMaxLength })
-              : tracedRedisClient({ url: config.redisUrl })),
+              ? redisStreamsClient({ ...config.redis, maxStreamLength: config.streamsMaxLength, partitions: config.streamsPartitions })
+              : tracedRedisClient(config.redis)),
           },
         ]),
       ],

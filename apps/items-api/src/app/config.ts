@@ -1,12 +1,13 @@
-import { type Environment, envChoice, envInteger, envLogging, envRedisUrl } from '@nest-redis-otel/config';
-import type { LogFormat, LogLevel } from '@nest-redis-otel/tracing';
+import { type Environment, envChoice, envInteger, envLogging, envRedisTopology } from '@nest-redis-otel/config';
+import type { LogFormat, LogLevel, RedisTopology } from '@nest-redis-otel/tracing';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 /** items-api's settings, read once from the environment at start-up. */
 export interface AppConfig {
   port: number;
-  redisUrl: string;
+  /** `REDIS_URL`, or `REDIS_SENTINELS` / `REDIS_CLUSTER_NODES` with their settings. */
+  redis: RedisTopology;
   /** How long `GET /api/items/:id` waits for redis-consumer's reply before answering 504. */
   replyTimeoutMs: number;
   /**
@@ -23,6 +24,8 @@ export interface AppConfig {
   messagingTransport: 'pubsub' | 'streams';
   /** Streams only: each stream is trimmed to about this many entries. */
   streamsMaxLength: number;
+  /** Streams only: streams per pattern (set the same in redis-consumer); entries go to them in turn. */
+  streamsPartitions: number;
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -37,7 +40,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
   }
   return {
     port: envInteger(env, 'PORT', 3000, 0, 65535),
-    redisUrl: envRedisUrl(env),
+    redis: envRedisTopology(env),
     replyTimeoutMs: envInteger(env, 'REPLY_TIMEOUT_MS', 5000, 1, 600_000),
     publishTimeoutMs,
     clockSkewAllowanceMs,
@@ -45,5 +48,6 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     traceContextValidation: envChoice(env, 'TRACECONTEXT_VALIDATION', ['0', '1']) === '1',
     messagingTransport: envChoice(env, 'MESSAGING_TRANSPORT', ['pubsub', 'streams']),
     streamsMaxLength: envInteger(env, 'STREAMS_MAX_LENGTH', 100_000, 1000, 1_000_000_000),
+    streamsPartitions: envInteger(env, 'STREAMS_PARTITIONS', 1, 1, 256),
   };
 }

@@ -21,7 +21,7 @@ export class AppModule {
           ...config.logging,
           ignoreRequest: (request) => request.url?.startsWith('/health') ?? false,
         }),
-        TracingModule.forRoot({ redisUrl: config.redisUrl }),
+        TracingModule.forRoot({ redis: config.redis }),
       ],
       controllers: [
         ItemsController,
@@ -36,7 +36,7 @@ export class AppModule {
           provide: ITEMS_REDIS,
           // Connected at start-up, outside any span: the first message's trace shows its own commands only.
           useFactory: async () => {
-            const redis = createRedisConnection(config.redisUrl, ItemsRepository.name, { lazyConnect: true });
+            const redis = createRedisConnection(config.redis, ItemsRepository.name, { lazyConnect: true });
             await redis.connect().catch(() => undefined); // retried by ioredis; the handler's command waits for it
             return redis;
           },

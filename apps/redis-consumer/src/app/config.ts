@@ -1,11 +1,12 @@
-import { type Environment, envChoice, envInteger, envLogging, envRedisUrl } from '@nest-redis-otel/config';
-import type { LogFormat, LogLevel } from '@nest-redis-otel/tracing';
+import { type Environment, envChoice, envInteger, envLogging, envRedisTopology } from '@nest-redis-otel/config';
+import type { LogFormat, LogLevel, RedisTopology } from '@nest-redis-otel/tracing';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 /** redis-consumer's settings, read once from the environment at start-up. */
 export interface AppConfig {
-  redisUrl: string;
+  /** `REDIS_URL`, or `REDIS_SENTINELS` / `REDIS_CLUSTER_NODES` with their settings. */
+  redis: RedisTopology;
   /** `parent` (default): the consumer span continues the producer's trace; `link`: new trace, linked. */
   parentMode: 'parent' | 'link';
   /** Port of `GET /health` (200 once subscribed to its channels, 503 otherwise), for orchestrators. */
@@ -41,13 +42,15 @@ export interface AppConfig {
     maxDeliveries: number;
     /** Handlers running at once; a slow entry holds one slot, not the replica. */
     concurrency: number;
+    /** Streams per pattern (set the same in items-api): on a cluster, spread over the primaries; each read on its own. */
+    partitions: number;
   };
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
 export function loadConfig(env: Environment = process.env): AppConfig {
   return {
-    redisUrl: envRedisUrl(env),
+    redis: envRedisTopology(env),
     parentMode: envChoice(env, 'TRACE_PARENT_MODE', ['parent', 'link']),
     healthPort: envInteger(env, 'HEALTH_PORT', 3001, 0, 65535),
     maxMessageBytes: envInteger(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 512 * 1024 * 1024),
@@ -65,6 +68,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
       claimIdleMs: envInteger(env, 'STREAMS_CLAIM_IDLE_MS', 30_000, 100, 86_400_000),
       maxDeliveries: envInteger(env, 'STREAMS_MAX_DELIVERIES', 5, 1, 1000),
       concurrency: envInteger(env, 'STREAMS_CONCURRENCY', 16, 1, 1000),
+      partitions: envInteger(env, 'STREAMS_PARTITIONS', 1, 1, 256),
     },
   };
 }

@@ -23,8 +23,10 @@ export interface ConsumerApp {
  */
 export async function createConsumerApp(config: AppConfig): Promise<ConsumerApp> {
   const tracing = { parentMode: config.parentMode, payloadCapture: { fields: CAPTURED_PAYLOAD_FIELDS } };
+  // On a cluster with sharded pub/sub, the tutorial's channel stays on plain pub/sub: its publishers know no other.
+  const redis = 'cluster' in config.redis ? { cluster: { ...config.redis.cluster, globalChannels: [TUTORIAL_CHANNEL] } } : config.redis;
   const microservice = tracedRedisServer({
-    url: config.redisUrl,
+    ...redis,
     tracing,
     maxMessageBytes: config.maxMessageBytes,
     maxMessageDepth: config.maxMessageDepth,
@@ -37,7 +39,7 @@ export async function createConsumerApp(config: AppConfig): Promise<ConsumerApp>
   const streams =
     config.messagingTransport === 'streams'
       ? redisStreamsServer({
-          url: config.redisUrl,
+          ...config.redis,
           ...config.streams,
           maxEntryBytes: config.maxMessageBytes,
           maxEntryDepth: config.maxMessageDepth,

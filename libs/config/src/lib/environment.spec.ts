@@ -1,4 +1,4 @@
-import { envChoice, envInteger, envLogging, envRedisUrl } from './environment';
+import { envAddresses, envChoice, envInteger, envLogging, envRedisTopology, envRedisUrl } from './environment';
 
 describe('envInteger', () => {
   it('reads an integer in range, and falls back when unset or empty', () => {
@@ -64,5 +64,68 @@ describe('envLogging', () => {
     expect(envLogging({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' }, true)).toEqual({ level: 'debug', format: 'json' });
     expect(() => envLogging({ LOG_LEVEL: 'loud' }, false)).toThrow('LOG_LEVEL="loud" is invalid');
     expect(() => envLogging({ LOG_FORMAT: 'yaml' }, false)).toThrow('LOG_FORMAT="yaml" is invalid');
+  });
+});
+
+describe('envRedisTopology', () => {
+  it('is REDIS_URL (default the local Redis) when neither sentinels nor cluster nodes are set', () => {
+    expect(envRedisTopology({})).toEqual({ url: 'redis://localhost:6379' });
+    expect(envRedisTopology({ REDIS_URL: 'redis://cache:6380/1' })).toEqual({ url: 'redis://cache:6380/1' });
+  });
+
+  it('reads REDIS_SENTINELS with the primary name (default mymaster), node and sentinel credentials, database, TLS', () => {
+    expect(
+      envRedisTopology({
+        REDIS_SENTINELS: 's1:26379, s2 ,[::1]:26380',
+        REDIS_SENTINEL_NAME: 'items',
+        REDIS_USERNAME: 'app',
+        REDIS_PASSWORD: 'p@ss:word',
+        REDIS_DB: '2',
+        REDIS_TLS: 'true',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+      }),
+    ).toEqual({
+      sentinel: {
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26379 },
+          { host: '::1', port: 26380 },
+        ],
+        name: 'items',
+        username: 'app',
+        password: 'p@ss:word',
+        db: 2,
+        tls: true,
+        sentinelPassword: 'sentinel-secret',
+      },
+    });
+    expect(envRedisTopology({ REDIS_SENTINELS: 's1:26379' })).toEqual({ sentinel: { sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster' } });
+  });
+
+  it('reads REDIS_CLUSTER_NODES with sharded pub/sub by default, or global', () => {
+    expect(envRedisTopology({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001', REDIS_PASSWORD: 'secret' })).toEqual({
+      cluster: { nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }], password: 'secret', pubsub: 'sharded' },
+    });
+    expect(envRedisTopology({ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_CLUSTER_PUBSUB: 'global' })).toMatchObject({ cluster: { pubsub: 'global' } });
+  });
+
+  it('refuses two topologies at once, and settings of a topology that is not the chosen one', () => {
+    expect(() => envRedisTopology({ REDIS_URL: 'redis://a', REDIS_SENTINELS: 's:1' })).toThrow(
+      'REDIS_URL and REDIS_SENTINELS are both set: set one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES',
+    );
+    expect(() => envRedisTopology({ REDIS_SENTINELS: 's:1', REDIS_CLUSTER_NODES: 'n:1' })).toThrow(/both set/);
+    expect(() => envRedisTopology({ REDIS_PASSWORD: 'x' })).toThrow('REDIS_PASSWORD applies only with REDIS_SENTINELS or REDIS_CLUSTER_NODES');
+    expect(() => envRedisTopology({ REDIS_CLUSTER_NODES: 'n:1', REDIS_DB: '1' })).toThrow('REDIS_DB applies only with REDIS_SENTINELS (a cluster has database 0 only)');
+    expect(() => envRedisTopology({ REDIS_SENTINELS: 's:1', REDIS_CLUSTER_PUBSUB: 'global' })).toThrow('REDIS_CLUSTER_PUBSUB applies only with REDIS_CLUSTER_NODES');
+    expect(() => envRedisTopology({ REDIS_CLUSTER_NODES: 'n:1', REDIS_CLUSTER_PUBSUB: 'broadcast' })).toThrow(
+      'REDIS_CLUSTER_PUBSUB="broadcast" is invalid: expected "sharded" or "global"',
+    );
+    expect(() => envRedisTopology({ REDIS_SENTINELS: 's:1', REDIS_TLS: 'yes' })).toThrow('REDIS_TLS="yes" is invalid');
+  });
+});
+
+describe('envAddresses', () => {
+  it.each(['', ' , ', 'host:0', 'host:70000', 'host:port', 'redis://host:1', 'user@host:1'])('rejects %j, naming the variable', (raw) => {
+    expect(() => envAddresses({ NODES: raw }, 'NODES', 6379)).toThrow(/^NODES/);
   });
 });

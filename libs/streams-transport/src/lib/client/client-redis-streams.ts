@@ -4,13 +4,17 @@ import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microser
 import { context as otelContext, type Span, trace } from '@opentelemetry/api';
 import {
   createRedisConnection,
+  DEFAULT_REDIS_URL,
   injectTraceCarrier,
   type MessagingTracingOptions,
   DEADLINE_KEY,
   NoReplyError,
   RateLimitedLog,
+  type RedisClusterTopology,
+  type RedisSentinelTopology,
+  type RedisTopology,
 } from '@nest-redis-otel/tracing';
-import { endMessageSpan, finishMessageSpan, MessageSpans, recordMessageFailure, unwrapRecord } from '@nest-redis-otel/tracing/internal';
+import { endMessageSpan, finishMessageSpan, MessageSpans, recordMessageFailure, redisNodeAttributes, splitTopology, unwrapRecord } from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import {
@@ -21,12 +25,19 @@ import {
   REPLY_LIST_TTL_MS,
   replyTicketKey,
 } from '../constants';
+import { checkPartitions, partitionStreams } from '../partitions';
 import { entryBytes, entryFields } from '../stream-entry';
 
 export interface ClientRedisStreamsOptions {
-  /** `redis://[user:password@]host[:port][/db]`. */
-  url: string;
+  /** `redis://[user:password@]host[:port][/db]` (default redis://localhost:6379); or `sentinel`, or `cluster`. */
+  url?: string;
+  /** A primary managed by Redis Sentinel, instead of `url`. */
+  sentinel?: RedisSentinelTopology;
+  /** A Redis Cluster, instead of `url`. */
+  cluster?: RedisClusterTopology;
   streamPrefix?: string;
+  /** Streams per pattern, as on the server (see `ServerRedisStreamsOptions.partitions`); entries go round-robin. */
+  partitions?: number;
   /** Streams are trimmed to about this many entries on each XADD (`MAXLEN ~`). */
   maxStreamLength?: number;
   tracing?: MessagingTracingOptions;
@@ -40,14 +51,18 @@ export interface ClientRedisStreamsOptions {
  * deadline carries it in a `deadline` field: the server refuses the entry if Redis added it later than that.
  */
 export class ClientRedisStreams extends ClientProxy {
-  private readonly options: Required<Omit<ClientRedisStreamsOptions, 'tracing'>>;
+  private readonly options: Required<Omit<ClientRedisStreamsOptions, 'tracing' | 'url' | 'sentinel' | 'cluster'>> & { target: RedisTopology };
+  /** Each pattern's streams, and the next partition to add to. */
+  private readonly partitionsOf = new Map<string, { streams: string[]; next: number }>();
   private readonly messageSpans: MessageSpans;
   private readonly streamsLogger = new Logger(ClientRedisStreams.name);
   private readonly problems = new RateLimitedLog((line) => this.streamsLogger.warn(line));
   private commands?: Redis;
   private replies?: Redis;
   private connecting?: Promise<void>;
-  private readonly replyList = `${REPLY_LIST_PREFIX}${randomUUID()}`;
+  // The id in a hash tag: on a cluster, the list and the tickets of its requests are one slot (the server's push
+  // script uses both).
+  private readonly replyList = `${REPLY_LIST_PREFIX}{${randomUUID()}}`;
   private readonly waiting = new Map<string, (packet: WritePacket) => void>();
   private isReadingReplies = false;
   private isClosed = false;
@@ -55,7 +70,8 @@ export class ClientRedisStreams extends ClientProxy {
   constructor(options: ClientRedisStreamsOptions) {
     super();
     this.options = {
-      url: options.url,
+      target: splitTopology(options).topology ?? { url: DEFAULT_REDIS_URL },
+      partitions: checkPartitions(options.partitions ?? 1),
       streamPrefix: options.streamPrefix ?? DEFAULT_STREAM_PREFIX,
       maxStreamLength: options.maxStreamLength ?? DEFAULT_MAX_STREAM_LENGTH,
     };
@@ -69,7 +85,7 @@ export class ClientRedisStreams extends ClientProxy {
       await otelContext.with(trace.deleteSpan(otelContext.active()), async () => {
         // No offline queue: while Redis is away an XADD fails at once, rather than being written after the caller
         // was told it failed (a timeout) — an entry nobody accounts for.
-        this.commands = createRedisConnection(this.options.url, `${ClientRedisStreams.name} commands`, { lazyConnect: true, enableOfflineQueue: false });
+        this.commands = createRedisConnection(this.options.target, `${ClientRedisStreams.name} commands`, { lazyConnect: true, enableOfflineQueue: false });
         await this.commands.connect();
       });
     })().catch((error: unknown) => {
@@ -157,9 +173,16 @@ export class ClientRedisStreams extends ClientProxy {
     const deadline = metadata[DEADLINE_KEY];
     if (deadline !== undefined) fields.push(DEADLINE_KEY, String(deadline));
     span.setAttribute(ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE, entryBytes(fields));
-    const stream = this.options.streamPrefix + pattern;
+    const stream = this.streamFor(pattern);
     const commands = this.commands as Redis;
+    span.setAttributes(redisNodeAttributes(commands, stream));
     if (!request) return commands.xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
+    if ('cluster' in this.options.target) {
+      // The ticket is in the reply list's slot, the stream in another: no transaction across them. The ticket first,
+      // so that the reply finds it; if the XADD fails, the ticket expires unused (REPLY_LIST_TTL_MS).
+      await commands.set(replyTicketKey(request.reply, request.id), '1', 'PX', REPLY_LIST_TTL_MS);
+      return commands.xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
+    }
     // The request and the ticket that lets the server push its one reply, together or not at all.
     const results = await commands
       .multi()
@@ -171,12 +194,25 @@ export class ClientRedisStreams extends ClientProxy {
     return results[1][1] as string | null;
   }
 
+  /** The stream the next entry of `pattern` goes to: its only one, or its partitions in turn. */
+  private streamFor(pattern: string): string {
+    let partitions = this.partitionsOf.get(pattern);
+    if (!partitions) {
+      partitions = { streams: partitionStreams(this.options.streamPrefix, pattern, this.options.partitions), next: 0 };
+      // Bounded like Nest's own per-pattern maps: patterns are the application's, not the callers'.
+      if (this.partitionsOf.size < 1000) this.partitionsOf.set(pattern, partitions);
+    }
+    const stream = partitions.streams[partitions.next];
+    partitions.next = (partitions.next + 1) % partitions.streams.length;
+    return stream;
+  }
+
   /** One loop per client, on a connection of its own, while requests wait for replies. */
   private readReplies(): void {
     if (this.isReadingReplies) return;
     this.isReadingReplies = true;
     void otelContext.with(trace.deleteSpan(otelContext.active()), async () => {
-      this.replies ??= createRedisConnection(this.options.url, `${ClientRedisStreams.name} replies`, { maxRetriesPerRequest: null });
+      this.replies ??= createRedisConnection(this.options.target, `${ClientRedisStreams.name} replies`, { maxRetriesPerRequest: null });
       try {
         while (this.waiting.size > 0 && !this.isClosed && this.replies) {
           try {

@@ -5,11 +5,15 @@ import { context as otelContext } from '@opentelemetry/api';
 import {
   createRedisConnection,
   DEADLINE_KEY,
+  DEFAULT_REDIS_URL,
   DEFAULT_CLOCK_SKEW_ALLOWANCE_MS,
   DEFAULT_MAX_MESSAGE_DEPTH,
   type InvalidPayloadError,
   type MessagingTracingOptions,
   RateLimitedLog,
+  type RedisClusterTopology,
+  type RedisSentinelTopology,
+  type RedisTopology,
   withTimeout,
 } from '@nest-redis-otel/tracing';
 import {
@@ -22,7 +26,9 @@ import {
   type Readiness,
   type ReadinessCheck,
   type RejectionKind,
+  redisNodeAttributes,
   RunningHandlers,
+  splitTopology,
   startConsumerSpan,
 } from '@nest-redis-otel/tracing/internal';
 import type { Redis } from 'ioredis';
@@ -41,13 +47,24 @@ import {
   REPLY_LIST_TTL_MS,
   replyTicketKey,
 } from '../constants';
+import { checkPartitions, partitionStreams, slotOf } from '../partitions';
 import { readEntry, type StreamMessage } from '../stream-entry';
 import { DeadLetterStream, type StreamEntry } from './dead-letter-stream';
 
 export interface ServerRedisStreamsOptions {
-  /** `redis://[user:password@]host[:port][/db]`. */
-  url: string;
+  /** `redis://[user:password@]host[:port][/db]` (default redis://localhost:6379); or `sentinel`, or `cluster`. */
+  url?: string;
+  /** A primary managed by Redis Sentinel, instead of `url`. */
+  sentinel?: RedisSentinelTopology;
+  /** A Redis Cluster, instead of `url`: each hash slot holding streams is read on its own (see `partitions`). */
+  cluster?: RedisClusterTopology;
   streamPrefix?: string;
+  /**
+   * Streams per pattern (set the same on the clients). 1 (default): `stream:<pattern>`. More: `stream:<pattern>:{p<k>}`,
+   * spread evenly over a cluster's hash slots, each read with its own XREADGROUP: a stream lives on one shard, so
+   * this is how one pattern's entries spread over a cluster's primaries. Ordering holds within a partition only.
+   */
+  partitions?: number;
   /** The consumer group: replicas in one group share the work, each entry goes to one of them. */
   group?: string;
   /**
@@ -99,6 +116,19 @@ export class RedisStreamsContext extends BaseRpcContext<[string, string, number]
 
 type Entry = [id: string, fields: string[] | null];
 
+/** Streams read together with one XREADGROUP on a blocking connection of their own, and where each read is. */
+class Lane {
+  reader?: Redis;
+  /** The handlers started by the last read (see `lastBatchSettled`). */
+  lastBatch: Promise<unknown>[] = [];
+  /** Streams whose own pending entries were all handled since start (read with `>` from then on). */
+  readonly pendingDone = new Set<string>();
+  readonly pendingFrom = new Map<string, string>();
+  lastReadOkAt = 0;
+
+  constructor(readonly streams: readonly string[]) {}
+}
+
 /**
  * KEYS[1] the reply list, KEYS[2] the request's ticket; ARGV[1] the reply, ARGV[2] the list's time to live (ms).
  * Pushes only by deleting the ticket the requesting client set: a forged request (no ticket) or a second reply to
@@ -121,14 +151,20 @@ return 1`;
  */
 export class ServerRedisStreams extends Server implements CustomTransportStrategy, ReadinessCheck {
   override readonly transportId = Symbol('REDIS_STREAMS');
-  private readonly options: Required<Omit<ServerRedisStreamsOptions, 'tracing'>>;
+  private readonly options: Required<Omit<ServerRedisStreamsOptions, 'tracing' | 'url' | 'sentinel' | 'cluster'>> & { target: RedisTopology };
   private readonly messageSpans: MessageSpans;
   private readonly problems = new RateLimitedLog((line) => this.streamsLogger.warn(line));
   private readonly streamsLogger = new Logger(ServerRedisStreams.name);
   private commands?: Redis;
-  private reader?: Redis;
-  private streams: string[] = [];
+  /** The streams read together (one XREADGROUP), each with its own blocking connection: one, or one per hash slot. */
+  private lanes: Lane[] = [];
+  /** The pattern of each stream read. */
+  private readonly patternOf = new Map<string, string>();
   private reading?: Promise<void>;
+  /** Handler slots promised to reads in progress (several lanes read at once): concurrency is the server's. */
+  private reservedSlots = 0;
+  /** Readers waiting for a slot, woken when a read gives back the slots it did not fill. */
+  private slotWaiters: (() => void)[] = [];
   private isClosing = false;
   /** Aborted on close: a reader waiting for a free handler slot stops waiting. */
   private readonly closing = new AbortController();
@@ -137,19 +173,14 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   /** `<stream> <entry id>` of the entries being handled here: never claimed back by this consumer while running. */
   private readonly handling = new Set<string>();
   private lastClaimAt = 0;
-  /** The handlers started by the last read (see `lastBatchSettled`). */
-  private lastBatch: Promise<unknown>[] = [];
-  /** Streams whose own pending entries were all handled since start (read with `>` from then on). */
-  private readonly pendingDone = new Set<string>();
-  private readonly pendingFrom = new Map<string, string>();
-  private lastReadOkAt = 0;
   /** Entries no handler should see: kept in the dead-letter stream and acknowledged, counted, logged once a minute per kind. */
   readonly deadLetters: DeadLetters<StreamEntry>;
 
   constructor(options: ServerRedisStreamsOptions) {
     super();
     this.options = {
-      url: options.url,
+      target: splitTopology(options).topology ?? { url: DEFAULT_REDIS_URL },
+      partitions: checkPartitions(options.partitions ?? 1),
       streamPrefix: options.streamPrefix ?? DEFAULT_STREAM_PREFIX,
       group: options.group ?? DEFAULT_GROUP,
       consumer: options.consumer ?? hostname(),
@@ -174,14 +205,25 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   /** Creates the groups (from the start of each stream: nothing added before the first consumer is skipped). */
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
-      this.commands = createRedisConnection(this.options.url, `${ServerRedisStreams.name} commands`);
-      // Blocking reads get a connection of their own: a command behind a 1 s XREADGROUP BLOCK would wait for it.
-      this.reader = createRedisConnection(this.options.url, `${ServerRedisStreams.name} reader`, { maxRetriesPerRequest: null });
-      this.streams = [...this.messageHandlers.keys()].map((pattern) => this.options.streamPrefix + pattern);
+      this.commands = createRedisConnection(this.options.target, `${ServerRedisStreams.name} commands`);
+      for (const pattern of this.messageHandlers.keys()) {
+        for (const stream of partitionStreams(this.options.streamPrefix, pattern, this.options.partitions)) this.patternOf.set(stream, pattern);
+      }
+      // On a cluster, one XREADGROUP may only name streams of one hash slot.
+      const bySlot = new Map<number, string[]>();
+      for (const stream of this.patternOf.keys()) {
+        const slot = 'cluster' in this.options.target ? slotOf(stream) : 0;
+        bySlot.set(slot, [...(bySlot.get(slot) ?? []), stream]);
+      }
+      this.lanes = [...bySlot.values()].map((streams) => new Lane(streams));
       await this.createGroups();
-      // Redis just answered: ready from now, not only after the first read has returned (up to blockMs later).
-      this.lastReadOkAt = Date.now();
-      this.reading = this.readLoop();
+      // Blocking reads get connections of their own: a command behind a 1 s XREADGROUP BLOCK would wait for it.
+      for (const lane of this.lanes) {
+        lane.reader = createRedisConnection(this.options.target, `${ServerRedisStreams.name} reader`, { maxRetriesPerRequest: null });
+        // Redis just answered: ready from now, not only after the first read has returned (up to blockMs later).
+        lane.lastReadOkAt = Date.now();
+      }
+      this.reading = Promise.all(this.lanes.map((lane) => this.readLoop(lane))).then(() => undefined);
       callback();
     } catch (error) {
       callback(error);
@@ -193,7 +235,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     this.isClosing = true;
     // No new entry is taken: a blocked read is cut now (handlers run while the reader waits for new entries). An
     // entry Redis had already handed to it stays pending for this consumer's next start (or a claim).
-    this.reader?.disconnect();
+    for (const lane of this.lanes) lane.reader?.disconnect();
     this.closing.abort(); // a reader waiting for a slot sees the close
     await withTimeout<unknown>(this.reading ?? Promise.resolve(), Math.min(this.options.drainTimeoutMs, 1000)).catch(() => undefined);
     await this.running.drain(this.options.drainTimeoutMs);
@@ -206,19 +248,20 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
   }
 
   unwrap<T>(): T {
-    return [this.commands, this.reader] as T;
+    return [this.commands, ...this.lanes.map((lane) => lane.reader)] as T;
   }
 
   /** Ready while the read loop is reading: Redis answers and the last read succeeded recently. For readiness probes. */
   async readiness(): Promise<Readiness> {
     if (!this.commands || !this.reading) return { ready: false, reason: 'not listening yet' };
     if (this.isClosing) return { ready: false, reason: 'closing' };
-    if (Date.now() - this.lastReadOkAt > this.options.blockMs * 3 + 1000) return { ready: false, reason: 'no successful read lately' };
+    const stale = this.lanes.find((lane) => Date.now() - lane.lastReadOkAt > this.options.blockMs * 3 + 1000);
+    if (stale) return { ready: false, reason: `no successful read lately (${stale.streams.join(', ')})` };
     return { ready: true };
   }
 
   private async createGroups(): Promise<void> {
-    for (const stream of this.streams) {
+    for (const stream of this.patternOf.keys()) {
       await this.commands?.xgroup('CREATE', stream, this.options.group, '0', 'MKSTREAM').catch((error: Error) => {
         if (!error.message.startsWith('BUSYGROUP')) throw error;
       });
@@ -231,9 +274,9 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
    * one XREADGROUP per entry, 2.4× slower at 64 in flight). A slow handler delays the next read once, by the grace
    * at most, then holds only its own slot.
    */
-  private async lastBatchSettled(): Promise<void> {
-    const batch = this.lastBatch;
-    this.lastBatch = [];
+  private async lastBatchSettled(lane: Lane): Promise<void> {
+    const batch = lane.lastBatch;
+    lane.lastBatch = [];
     if (batch.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, BATCH_GRACE_MS)));
@@ -243,18 +286,19 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
 
   /** How many more handlers may start now; waits until one may (or the server closes). */
   private async freeSlots(): Promise<number> {
-    while (this.running.count >= this.options.concurrency && !this.isClosing) {
-      await this.running.nextEnd(this.closing.signal).catch(() => undefined); // aborted: closing
+    while (this.running.count + this.reservedSlots >= this.options.concurrency && !this.isClosing) {
+      const released = new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      await Promise.race([this.running.nextEnd(this.closing.signal).catch(() => undefined), released]); // aborted: closing
     }
-    return this.options.concurrency - this.running.count;
+    return this.options.concurrency - this.running.count - this.reservedSlots;
   }
 
-  private async readLoop(): Promise<void> {
-    while (!this.isClosing && this.streams.length > 0) {
+  private async readLoop(lane: Lane): Promise<void> {
+    while (!this.isClosing && lane.streams.length > 0) {
       try {
         if (Date.now() - this.lastClaimAt >= Math.min(this.options.claimIdleMs, 5000)) await this.claimStale();
-        await this.readBatch();
-        this.lastReadOkAt = Date.now();
+        await this.readBatch(lane);
+        lane.lastReadOkAt = Date.now();
       } catch (error) {
         if (this.isClosing) break;
         const message = error instanceof Error ? error.message : String(error);
@@ -270,43 +314,55 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
    * First this consumer's own pending entries (from a previous run), then new ones (`>`), blocking; as many as there
    * are free handler slots. The handlers are started, not awaited: the next read waits for a free slot only.
    */
-  private async readBatch(): Promise<void> {
-    await this.lastBatchSettled();
+  private async readBatch(lane: Lane): Promise<void> {
+    await this.lastBatchSettled(lane);
     const free = await this.freeSlots();
     if (this.isClosing) return;
-    const ids = this.streams.map((stream) => (this.pendingDone.has(stream) ? '>' : (this.pendingFrom.get(stream) ?? '0')));
+    // Each lane blocks in its read with its slots reserved: an even share each, so that every lane can wait at once.
+    const share = Math.max(1, Math.floor(this.options.concurrency / this.lanes.length));
+    const count = Math.min(this.options.batchSize, free, share);
+    const ids = lane.streams.map((stream) => (lane.pendingDone.has(stream) ? '>' : (lane.pendingFrom.get(stream) ?? '0')));
     const readingPending = ids.some((id) => id !== '>');
-    const reply = (await this.reader?.call(
-      'XREADGROUP',
-      'GROUP',
-      this.options.group,
-      this.options.consumer,
-      'COUNT',
-      Math.min(this.options.batchSize, free),
-      // Explicit ids (own pending entries) never block; `>` does.
-      ...(readingPending ? [] : ['BLOCK', this.options.blockMs]),
-      'STREAMS',
-      ...this.streams,
-      ...ids,
-    )) as [string, Entry[]][] | null;
+    this.reservedSlots += count;
+    let reply: [string, Entry[]][] | null;
+    try {
+      reply = (await lane.reader?.call(
+        'XREADGROUP',
+        'GROUP',
+        this.options.group,
+        this.options.consumer,
+        'COUNT',
+        count,
+        // Explicit ids (own pending entries) never block; `>` does.
+        ...(readingPending ? [] : ['BLOCK', this.options.blockMs]),
+        'STREAMS',
+        ...lane.streams,
+        ...ids,
+      )) as [string, Entry[]][] | null;
+    } finally {
+      this.reservedSlots -= count;
+      const waiters = this.slotWaiters;
+      this.slotWaiters = [];
+      waiters.forEach((wake) => wake());
+    }
     // Reading works; a slow batch of handlers after it must not make the reader look stuck to a health probe.
-    this.lastReadOkAt = Date.now();
+    lane.lastReadOkAt = Date.now();
     const byStream = new Map(reply ?? []);
-    for (const [index, stream] of this.streams.entries()) {
+    for (const [index, stream] of lane.streams.entries()) {
       const entries = byStream.get(stream) ?? [];
       if (ids[index] !== '>') {
-        if (entries.length === 0) this.pendingDone.add(stream);
-        else this.pendingFrom.set(stream, entries[entries.length - 1][0]);
+        if (entries.length === 0) lane.pendingDone.add(stream);
+        else lane.pendingFrom.set(stream, entries[entries.length - 1][0]);
       }
       // Never rejects (handleEntry logs its failures); the read loop goes on while it runs.
-      for (const entry of entries) this.lastBatch.push(this.handleEntry(stream, entry, ids[index] !== '>'));
+      for (const entry of entries) lane.lastBatch.push(this.handleEntry(stream, entry, ids[index] !== '>'));
     }
   }
 
   /** Entries idle longer than `claimIdleMs` on any consumer of the group become this one's, and are handled. */
   private async claimStale(): Promise<void> {
     this.lastClaimAt = Date.now();
-    for (const stream of this.streams) {
+    for (const stream of this.patternOf.keys()) {
       let cursor = '0-0';
       do {
         const free = await this.freeSlots();
@@ -332,7 +388,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       if (fields === null) return await this.ack(stream, entryId);
       const read = readEntry(fields, this.options.maxEntryBytes, this.options.maxEntryDepth);
       if (!read.accepted) return await this.deadLetter(stream, entryId, fields, read.kind, read.reason);
-      const pattern = stream.slice(this.options.streamPrefix.length);
+      const pattern = this.patternOf.get(stream);
       if (read.message.pattern !== pattern) {
         return await this.deadLetter(stream, entryId, fields, 'unknown-pattern', `pattern "${read.message.pattern.slice(0, 100)}" on stream "${stream}"`);
       }
@@ -363,7 +419,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
       data: message.data,
       messageId: message.id ?? entryId,
       envelopeBytes: bytes,
-      ...(deliveries > 1 && { attributes: { [ATTR_DELIVERY_COUNT]: deliveries } }),
+      attributes: { ...redisNodeAttributes(this.commands, stream), ...(deliveries > 1 && { [ATTR_DELIVERY_COUNT]: deliveries }) },
     });
     let invalid: InvalidPayloadError | undefined;
     try {
@@ -417,7 +473,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
 
   /** Kept in the dead-letter stream with why and acknowledged; rejects (the entry stays pending) if it could not be. */
   private deadLetter(stream: string, entryId: string, fields: readonly string[] | null, kind: RejectionKind, reason: string): Promise<void> {
-    const destination = stream.slice(this.options.streamPrefix.length);
+    const destination = this.patternOf.get(stream) ?? stream;
     return this.deadLetters.refuse({ kind, reason, destination }, { stream, entryId, fields });
   }
 }

@@ -22,9 +22,13 @@ export class DeliveryAccounting {
     return { published: this.publishedCount, undelivered: this.undeliveredCount };
   }
 
-  record(channel: string, receivers: number): void {
+  /**
+   * `receivers`: PUBLISH's answer; `undefined` when it does not tell (on a cluster, PUBLISH counts the subscribers of
+   * the node that took it, not of the nodes it relays to): the message is counted as published, not judged.
+   */
+  record(channel: string, receivers: number | undefined): void {
     this.publishedCount++;
-    if (receivers > 0) {
+    if (receivers === undefined || receivers > 0) {
       this.undeliveredStretch.delete(channel);
       return;
     }

@@ -1,7 +1,62 @@
 import type { RedisOptions } from '@nestjs/microservices';
 import { DEFAULT_REDIS_RETRY_DELAY_MS, DEFAULT_REDIS_URL } from '../constants';
+import { CLUSTER_OPTION, type ClusterConnection, type RedisNodeAddress, type RedisTopology } from './redis-topology';
 
-type RedisTransportOptions = NonNullable<RedisOptions['options']>;
+type RedisTransportOptions = NonNullable<RedisOptions['options']> & { [CLUSTER_OPTION]?: ClusterConnection };
+
+const RECONNECT_FOREVER = { retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: DEFAULT_REDIS_RETRY_DELAY_MS };
+
+/**
+ * Nest's Redis transport options for a topology: a URL (see below), a Sentinel-managed primary (ioredis asks the
+ * sentinels, and with its failover detector reconnects as soon as they announce a new primary), or a cluster (the
+ * `cluster` option, which `TracedClientRedis`, `TracedServerRedis` and `createRedisConnection` turn into an ioredis
+ * `Cluster`; Nest's own classes do not know it). Reconnection is on in every case.
+ */
+export function redisTopologyOptions(topology: RedisTopology): RedisTransportOptions {
+  if ('url' in topology) return redisConnectionOptions(topology.url);
+  if ('sentinel' in topology) {
+    const sentinel = topology.sentinel;
+    checkAddresses('sentinels', sentinel.sentinels);
+    if (!sentinel.name) throw new Error('Redis Sentinel: the primary\'s name is empty');
+    return {
+      sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
+      name: sentinel.name,
+      ...(sentinel.username && { username: sentinel.username }),
+      ...(sentinel.password && { password: sentinel.password }),
+      ...(sentinel.db !== undefined && { db: sentinel.db }),
+      ...(sentinel.tls && { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true }),
+      ...(sentinel.sentinelUsername && { sentinelUsername: sentinel.sentinelUsername }),
+      ...(sentinel.sentinelPassword && { sentinelPassword: sentinel.sentinelPassword }),
+      // Subscribes to the sentinels' +switch-master: reconnects to the new primary when it is announced, rather than
+      // when the old connection times out.
+      failoverDetector: true,
+      ...RECONNECT_FOREVER,
+    } as RedisTransportOptions;
+  }
+  const cluster = topology.cluster;
+  checkAddresses('cluster nodes', cluster.nodes);
+  const redisOptions = {
+    ...(cluster.username && { username: cluster.username }),
+    ...(cluster.password && { password: cluster.password }),
+    ...(cluster.tls && { tls: {} }),
+  };
+  return {
+    [CLUSTER_OPTION]: {
+      nodes: cluster.nodes.map(({ host, port }) => ({ host, port })),
+      options: { redisOptions },
+      pubsub: cluster.pubsub ?? 'sharded',
+      globalChannels: [...(cluster.globalChannels ?? [])],
+    },
+    ...RECONNECT_FOREVER,
+  };
+}
+
+function checkAddresses(what: string, nodes: readonly RedisNodeAddress[]): void {
+  if (nodes.length === 0) throw new Error(`Redis ${what}: none given`);
+  for (const { host, port } of nodes) {
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`Redis ${what}: "${host}:${port}" is not a host:port`);
+  }
+}
 
 /**
  * Nest's Redis transport options for a `redis://` or `rediss://` URL (user, password, database, TLS), with
@@ -37,8 +92,7 @@ export function redisConnectionOptions(url: string = DEFAULT_REDIS_URL): RedisTr
     ...(parsed.password && { password: decodeCredential(parsed.password, shown) }),
     ...(path.length > 0 && { db: Number(path) }),
     ...(parsed.protocol === 'rediss:' && { tls: {} }),
-    retryAttempts: Number.MAX_SAFE_INTEGER,
-    retryDelay: DEFAULT_REDIS_RETRY_DELAY_MS,
+    ...RECONNECT_FOREVER,
   };
 }
 

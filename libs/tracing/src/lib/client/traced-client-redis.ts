@@ -1,16 +1,20 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { ClientRedis, type ReadPacket, type RedisOptions, type WritePacket } from '@nestjs/microservices';
 import { type Context, type Span, context as otelContext, trace } from '@opentelemetry/api';
+import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import { endMessageSpan, finishMessageSpan, isMessageSpan, MessageSpans, recordEnvelopeSize, recordMessageFailure } from '../messaging/message-spans';
 import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
 import { injectTraceCarrier } from '../propagation/message-carrier';
 import { ATTR_MESSAGING_MESSAGE_ID } from '../semconv';
 import type { MessagingTracingOptions } from '../types';
+import { redisNodeAttributes } from '../messaging/redis-node';
 import { unwrapRecord } from '../messaging/redis-record';
 import { DeliveryAccounting } from './delivery-accounting';
 import { collapseOutageLogs } from './outage-log';
-import { redisConnectionOptions } from './redis-connection.options';
+import { clusterOf, createClusterClient } from './cluster-client';
+import { redisConnectionOptions, redisTopologyOptions } from './redis-connection.options';
+import { type RedisTopology, splitTopology } from './redis-topology';
 import { RedisRecordSerializer } from './redis-record.serializer';
 
 /** Options of `TracedClientRedis`: Nest's Redis client options plus `tracing`. */
@@ -37,6 +41,18 @@ export class TracedClientRedis extends ClientRedis {
     this.messageSpans = new MessageSpans(tracing);
     this.serializer = new RedisRecordSerializer(this.serializer);
     super.setOnDispatchHook((packet) => this.onDispatch(packet));
+  }
+
+  /** An ioredis `Cluster` when the options carry one (`redisTopologyOptions({ cluster })`), else Nest's `Redis`. */
+  override async createClient(): Promise<Redis> {
+    const cluster = clusterOf(this.options);
+    return cluster ? createClusterClient(cluster, (times) => this.createRetryStrategy(times)) : super.createClient();
+  }
+
+  /** Whether PUBLISH's answer on `channel` counts all its subscribers: not for plain pub/sub on a cluster. */
+  private countsReceivers(channel: string): boolean {
+    const cluster = clusterOf(this.options);
+    return !cluster || (cluster.pubsub === 'sharded' && !cluster.globalChannels.includes(channel));
   }
 
   /** Chained after the hook that injects trace context, never instead of it. */
@@ -106,7 +122,7 @@ export class TracedClientRedis extends ClientRedis {
     recordEnvelopeSize(trace.getSpan(otelContext.active()), message);
     const published = otelContext.with(UNTRACED_CONTEXT, () => this.pubClient.publish(channel, message) as Promise<number>);
     return published.then((receivers) => {
-      this.deliveries.record(channel, receivers);
+      this.deliveries.record(channel, this.countsReceivers(channel) ? receivers : undefined);
       return undefined as T;
     });
   }
@@ -147,7 +163,12 @@ export class TracedClientRedis extends ClientRedis {
 
   private startSpan(parent: Context, pattern: unknown, data: unknown): Span | undefined {
     try {
-      return this.messageSpans.startProducer(parent, { destination: this.destinationOf(pattern), data: unwrapRecord(data).data });
+      const destination = this.destinationOf(pattern);
+      // The node that takes the publish: on a cluster, the shard of a sharded channel (a plain PUBLISH goes anywhere).
+      const cluster = clusterOf(this.options);
+      const sharded = cluster?.pubsub === 'sharded' && !cluster.globalChannels.includes(destination);
+      const attributes = !cluster || sharded ? redisNodeAttributes(this.pubClient, destination) : undefined;
+      return this.messageSpans.startProducer(parent, { destination, data: unwrapRecord(data).data, attributes });
     } catch (error) {
       // Tracing must never cost the application its message: publish untraced.
       this.tracingLogger.warn(`Could not start a producer span: ${String(error)}`);
@@ -172,16 +193,21 @@ export class NoReplyError extends Error {
   }
 }
 
-/** Options of `tracedRedisClient`: a Redis URL, tracing options, and any of Nest's Redis client options. */
-export type TracedRedisClientConfig = { url?: string } & TracedRedisClientOptions;
+/**
+ * Options of `tracedRedisClient`: where Redis is (a `url`, a `sentinel` or a `cluster`; default
+ * redis://localhost:6379), tracing options, and any of Nest's Redis client options.
+ */
+export type TracedRedisClientConfig = (Partial<{ url: string }> | RedisTopology) & TracedRedisClientOptions;
 
 /**
  * The client definition for `ClientsModule.register([{ name, ...tracedRedisClient({ url }) }])` (or the
- * `useFactory` of `registerAsync`): a `TracedClientRedis` connected to `url`, reconnecting after Redis restarts.
+ * `useFactory` of `registerAsync`): a `TracedClientRedis` connected to `url` (or to `{ sentinel }`, `{ cluster }`),
+ * reconnecting after Redis restarts and failovers.
  */
-export function tracedRedisClient({ url, ...options }: TracedRedisClientConfig = {}) {
+export function tracedRedisClient(config: TracedRedisClientConfig = {}) {
+  const { topology, rest } = splitTopology(config);
   return {
     customClass: TracedClientRedis,
-    options: { ...redisConnectionOptions(url), ...options } satisfies TracedRedisClientOptions,
+    options: { ...(topology ? redisTopologyOptions(topology) : redisConnectionOptions()), ...rest } satisfies TracedRedisClientOptions,
   };
 }

@@ -1,10 +1,13 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { RedisTopology } from '../client/redis-topology';
 import type { MessagingTracingOptions } from '../types';
 
 /** Options of `TracingModule.forRoot` / `forRootAsync`. */
 export interface TracingModuleOptions {
   /** Redis that `RawChannelPublisher` publishes to. Default `redis://localhost:6379`. */
   redisUrl?: string;
+  /** Instead of `redisUrl`: a Sentinel-managed primary (`{ sentinel }`) or a cluster (`{ cluster }`). */
+  redis?: RedisTopology;
   /** Payload capture and parent mode for the spans of `RawChannelPublisher`. */
   tracing?: MessagingTracingOptions;
 }

@@ -22,7 +22,7 @@ const RAW_CHANNEL_CONNECTION = Symbol('RAW_CHANNEL_CONNECTION');
       provide: RAW_CHANNEL_CONNECTION,
       inject: [TRACING_MODULE_OPTIONS],
       useFactory: (options: TracingModuleOptions) =>
-        createRedisConnection(options.redisUrl ?? DEFAULT_REDIS_URL, RawChannelPublisher.name, { lazyConnect: true }),
+        createRedisConnection(options.redis ?? options.redisUrl ?? DEFAULT_REDIS_URL, RawChannelPublisher.name, { lazyConnect: true }),
     },
     {
       provide: RawChannelPublisher,

@@ -68,7 +68,8 @@ export class RawChannelPublisher {
       // The PRODUCER span is this publish: no ioredis span under it.
       const receivers = await otelContext.with(UNTRACED_CONTEXT, () => this.send(channel, message, options));
       if (receivers < 0 && options.deadline) throw new LatePublishError(channel, options.deadline);
-      this.deliveries.record(channel, receivers);
+      // On a cluster, PUBLISH counts the subscribers of the node that took it only (it relays to the others).
+      this.deliveries.record(channel, (this.redis as { isCluster?: boolean }).isCluster ? undefined : receivers);
       return receivers;
     } catch (error) {
       recordMessageFailure(span, error);

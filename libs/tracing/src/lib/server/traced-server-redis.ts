@@ -12,10 +12,13 @@ import type { Redis } from 'ioredis';
 import { isObservable, type Observable, type Subscription, tap } from 'rxjs';
 import { isMessageSpan, type MessageFacts, MessageSpans, recordMessageFailure } from '../messaging/message-spans';
 import { UNTRACED_CONTEXT } from '../messaging/untraced-context';
+import { redisNodeAttributes } from '../messaging/redis-node';
 import { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from '../messaging/message-deadline';
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
-import { redisConnectionOptions } from '../client/redis-connection.options';
+import { clusterOf, createClusterClient } from '../client/cluster-client';
+import { redisConnectionOptions, redisTopologyOptions } from '../client/redis-connection.options';
+import { type RedisTopology, splitTopology } from '../client/redis-topology';
 import { type ChannelMessage, type DeadLetterOptions, DeadLetterList } from './dead-letter-list';
 import { DeadLetters } from '../consumer/dead-letters';
 import type { RejectionKind } from '../consumer/message-guard';
@@ -102,6 +105,15 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
     });
     this.messageSpans = new MessageSpans(tracing);
     this.deserializer = new TraceContextDeserializer(this.deserializer);
+    if (clusterOf(redisOptions)?.pubsub === 'sharded' && redisOptions.wildcards) {
+      throw new Error('wildcards (pattern subscriptions) do not exist in sharded pub/sub: use the cluster pub/sub mode "global"');
+    }
+  }
+
+  /** An ioredis `Cluster` when the options carry one (`redisTopologyOptions({ cluster })`), else Nest's `Redis`. */
+  override async createRedisClient(): Promise<Redis> {
+    const cluster = clusterOf(this.options);
+    return cluster ? createClusterClient(cluster, (times) => this.createRetryStrategy(times)) : super.createRedisClient();
   }
 
   /**
@@ -163,6 +175,7 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
       data: packet.data,
       messageId: id,
       envelopeBytes: Buffer.byteLength(raw),
+      attributes: this.nodeAttributes(channel),
     });
     if (id === undefined) return this.handleEvent(channel, packet, context);
     const publish = this.getPublisher(pub, pattern, id, context);
@@ -207,6 +220,13 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
         endHookContext,
       );
     return consumer ? otelContext.with(consumer.context, run) : run();
+  }
+
+  /** The node the message came from: the one the subscriber is on, or on a cluster the shard of a sharded channel. */
+  private nodeAttributes(channel: string) {
+    const cluster = clusterOf(this.options);
+    if (cluster && (cluster.pubsub === 'global' || cluster.globalChannels.includes(channel))) return undefined;
+    return redisNodeAttributes(this.subClient, channel);
   }
 
   /** An event whose payload broke the contract is kept with the other refused messages, under its own kind. */
@@ -301,14 +321,19 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
 
 }
 
-/** Options of `tracedRedisServer`: a Redis URL, tracing options, and any of Nest's Redis server options. */
-export type TracedRedisServerConfig = { url?: string } & TracedRedisServerOptions;
+/**
+ * Options of `tracedRedisServer`: where Redis is (a `url`, a `sentinel` or a `cluster`; default
+ * redis://localhost:6379), tracing options, and any of Nest's Redis server options.
+ */
+export type TracedRedisServerConfig = (Partial<{ url: string }> | RedisTopology) & TracedRedisServerOptions;
 
 /**
  * The microservice options for `NestFactory.createMicroservice(AppModule, tracedRedisServer({ url }))`: a
- * `TracedServerRedis` connected to `url` that reconnects and resubscribes after Redis restarts.
+ * `TracedServerRedis` connected to `url` (or to `{ sentinel }`, `{ cluster }`) that reconnects and resubscribes
+ * after Redis restarts and failovers.
  */
-export function tracedRedisServer({ url, ...options }: TracedRedisServerConfig = {}) {
-  return { strategy: new TracedServerRedis({ ...redisConnectionOptions(url), ...options }) };
+export function tracedRedisServer(config: TracedRedisServerConfig = {}) {
+  const { topology, rest } = splitTopology(config);
+  return { strategy: new TracedServerRedis({ ...(topology ? redisTopologyOptions(topology) : redisConnectionOptions()), ...rest }) };
 }
 
