@@ -116,6 +116,8 @@ export async function startRedisCluster({
       '--cluster-config-file', join(folder, `nodes-${port}.conf`),
       '--cluster-node-timeout', String(nodeTimeoutMs),
       '--cluster-replica-no-failover', 'no',
+      // A primary waits 5 s by default before a diskless full sync, for more replicas to share it.
+      '--repl-diskless-sync-delay', '0',
       ...auth,
       ...serverArgs,
     ];
@@ -216,10 +218,14 @@ export async function startRedisCluster({
       await start(port);
       await pollUntil(
         async (note) => {
+          // A failed-over primary comes back as a primary without slots until the others tell it the slots'
+          // new owner, and it turns into that owner's replica: wait until it and the others agree on its role.
+          const { role } = await roleOf(hostPort(port), password);
           for (const node of live().filter((other) => other.port !== port)) {
             const line = parseClusterNodes(await command(node, ['CLUSTER', 'NODES'])).find((candidate) => candidate.port === port);
-            if (!line || failed(line)) {
-              note(`${node.port} sees ${port} as ${line?.flags.join(',') ?? 'unknown'}`);
+            const seenAs = line?.flags.includes('slave') ? 'slave' : line?.slots.length ? 'master' : undefined;
+            if (!line || failed(line) || seenAs !== role) {
+              note(`${node.port} sees ${port} as ${line?.flags.join(',') ?? 'unknown'} with ${line?.slots.length ?? 0} slot ranges; it answers ROLE ${role}`);
               return false;
             }
           }

@@ -4,7 +4,8 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { type LocalRedisCluster, startRedisCluster } from './redis-cluster';
-import { stopAllRedisTopologies } from './redis-topology.support';
+import { type LocalRedisSentinel, startRedisSentinel } from './redis-sentinel';
+import { parseInfo, roleOf, stopAllRedisTopologies } from './redis-topology.support';
 
 jest.setTimeout(60_000);
 
@@ -59,9 +60,58 @@ describe('startRedisCluster', () => {
 
     await redis.restartNode(killed.port);
     expect((await redis.primaries()).map((node) => node.port)).not.toContain(killed.port);
+    expect(await roleOf(killed, redis.password)).toEqual({ role: 'slave', linkUp: true, primaryPort: promoted.port });
 
     const pids = redis.pids();
     expect(pids).toHaveLength(7); // six started, one restarted
+    client.disconnect();
+    await redis.stop();
+    expectAllExited(pids);
+  });
+});
+
+describe('startRedisSentinel', () => {
+  let redis: LocalRedisSentinel;
+  let client: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisSentinel({ replicas: 1, sentinels: 3 });
+    client = new Redis({ sentinels: [...redis.sentinels], name: redis.masterName });
+  });
+
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  const servingPort = async () => Number(parseInfo(await client.info('server'))['tcp_port']);
+
+  it('serves a Sentinel client; a killed primary fails over to the replica, the client follows and writes work', async () => {
+    expect(redis.nodes).toHaveLength(2);
+    expect(redis.sentinels).toHaveLength(3);
+    const first = await redis.primary();
+    await client.set('greeting', 'hello');
+    expect(await client.get('greeting')).toBe('hello');
+    expect(await servingPort()).toBe(first.port);
+
+    const { killed, promoted, failoverMs } = await redis.killPrimary();
+    expect(killed).toEqual(first);
+    expect(failoverMs).toBeLessThan(15_000);
+    expect(promoted.port).not.toBe(first.port);
+    expect(redis.nodes.map((node) => node.port)).toContain(promoted.port);
+    expect(await redis.primary()).toEqual(promoted);
+
+    await client.set('greeting', 'after the failover');
+    expect(await client.get('greeting')).toBe('after the failover');
+    expect(await servingPort()).toBe(promoted.port);
+
+    await redis.restartNode(killed.port);
+    expect(await redis.primary()).toEqual(promoted);
+    expect(await roleOf(killed, redis.password)).toEqual({ role: 'slave', linkUp: true, primaryPort: promoted.port });
+
+    const pids = redis.pids();
+    expect(pids).toHaveLength(6); // two nodes, three sentinels, one restart
+    client.disconnect();
     await redis.stop();
     expectAllExited(pids);
   });
