@@ -1,11 +1,12 @@
 import { type ChildProcess, execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawnRedisServer, stopProcess } from './redis-test.server';
 import {
   findFreePorts,
+  guardFolder,
   guardProcess,
   type HostPort,
   hostPort,
@@ -14,6 +15,7 @@ import {
   pollUntil,
   redisCommand,
   register,
+  removeFolder,
   roleOf,
 } from './redis-topology.support';
 
@@ -105,7 +107,7 @@ export async function startRedisCluster({
   if (primaries < 3) throw new Error('A Redis Cluster needs at least 3 primaries');
   const total = primaries * (1 + replicasPerPrimary);
   const ports = await findFreePorts(total, { alsoFreeAt: BUS_OFFSET });
-  const folder = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
+  const folder = guardFolder(mkdtempSync(join(tmpdir(), 'redis-cluster-')));
   const auth = password === undefined ? [] : ['--requirepass', password, '--masterauth', password];
   const argsOf = (port: number) => {
     const dir = join(folder, String(port)); // a replica's full sync writes dump.rdb there
@@ -161,7 +163,7 @@ export async function startRedisCluster({
         await stopProcess(child);
       }),
     );
-    rmSync(folder, { recursive: true, force: true });
+    removeFolder(folder);
   };
 
   const cluster: LocalRedisCluster = {

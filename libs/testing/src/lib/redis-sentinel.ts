@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnRedisProcess, spawnRedisServer, stopProcess } from './redis-test.server';
 import {
   findFreePorts,
+  guardFolder,
   guardProcess,
   type HostPort,
   hostPort,
@@ -13,6 +14,7 @@ import {
   pollUntil,
   redisCommand,
   register,
+  removeFolder,
   roleOf,
 } from './redis-topology.support';
 
@@ -90,7 +92,7 @@ export async function startRedisSentinel({
   const ports = await findFreePorts(1 + replicas + sentinels);
   const nodePorts = ports.slice(0, 1 + replicas);
   const sentinelPorts = ports.slice(1 + replicas);
-  const folder = mkdtempSync(join(tmpdir(), 'redis-sentinel-'));
+  const folder = guardFolder(mkdtempSync(join(tmpdir(), 'redis-sentinel-')));
   const auth = password === undefined ? [] : ['--requirepass', password, '--masterauth', password];
   const dirOf = (port: number) => {
     const dir = join(folder, String(port)); // a replica's full sync writes dump.rdb there; a sentinel rewrites its file
@@ -214,7 +216,7 @@ export async function startRedisSentinel({
           await stopProcess(child);
         }),
       );
-      rmSync(folder, { recursive: true, force: true });
+      removeFolder(folder);
     },
   };
   register(setUp);

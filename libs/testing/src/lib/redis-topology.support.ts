@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { findFreePort } from './redis-test.server';
@@ -136,24 +137,29 @@ export async function pollUntil<T>(
 
 /*
  * Jest gives a test its own `process` object whose 'exit' event never fires, and a redis-server whose parent died
- * runs on. So a watchdog process holds a pipe from this one and is told every pid started and ended; when the pipe
- * closes (this process exited, however), it SIGKILLs the pids still listed.
+ * runs on. So a watchdog process holds a pipe from this one and is told every pid and temporary folder as they come
+ * and go; when the pipe closes (this process exited, however), it SIGKILLs the pids and removes the folders still
+ * listed.
  */
 const WATCHDOG = `
+const { rmSync } = require('node:fs');
 const pids = new Set();
+const folders = new Set();
 let buffered = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => {
   buffered += chunk;
   for (let end = buffered.indexOf('\\n'); end >= 0; end = buffered.indexOf('\\n')) {
-    const line = buffered.slice(0, end);
+    const [kind, sign, value] = [buffered[0], buffered[1], buffered.slice(2, end)];
     buffered = buffered.slice(end + 1);
-    if (line[0] === '+') pids.add(Number(line.slice(1)));
-    else pids.delete(Number(line.slice(1)));
+    const set = kind === 'p' ? pids : folders;
+    if (sign === '+') set.add(value);
+    else set.delete(value);
   }
 });
 process.stdin.on('end', () => {
-  for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+  for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL'); } catch {} }
+  for (const folder of folders) { try { rmSync(folder, { recursive: true, force: true }); } catch {} }
   process.exit(0);
 });
 `;
@@ -161,7 +167,7 @@ let watchdog: ChildProcess | undefined;
 
 function tellWatchdog(line: string): void {
   if (!isRunning(watchdog)) {
-    if (line.startsWith('-')) return; // a new watchdog has nothing to forget
+    if (line[1] === '-') return; // a new watchdog has nothing to forget
     watchdog = spawn(process.execPath, ['-e', WATCHDOG], { stdio: ['pipe', 'ignore', 'ignore'] });
     watchdog.unref();
     (watchdog.stdin as Socket).unref();
@@ -173,9 +179,20 @@ function tellWatchdog(line: string): void {
 export function guardProcess(child: ChildProcess): ChildProcess {
   if (child.pid === undefined || !isRunning(child)) return child;
   const pid = child.pid;
-  tellWatchdog(`+${pid}`);
-  child.once('exit', () => tellWatchdog(`-${pid}`));
+  tellWatchdog(`p+${pid}`);
+  child.once('exit', () => tellWatchdog(`p-${pid}`));
   return child;
+}
+
+/** Has `folder` removed should this process exit before `removeFolder` does. */
+export function guardFolder(folder: string): string {
+  tellWatchdog(`d+${folder}`);
+  return folder;
+}
+
+export function removeFolder(folder: string): void {
+  rmSync(folder, { recursive: true, force: true });
+  tellWatchdog(`d-${folder}`);
 }
 
 const running = new Set<{ stop(): Promise<void> }>();
