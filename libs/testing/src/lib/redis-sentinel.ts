@@ -70,6 +70,9 @@ function fields(entry: unknown): Record<string, string> {
   return record;
 }
 
+/** A value for a redis.conf line: quoted, so that spaces and quotes in a password survive. */
+const quoted = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
 const isDown = (flags: string | undefined) => /s_down|o_down|disconnected/.test(flags ?? '');
 
 /**
@@ -122,8 +125,10 @@ export async function startRedisSentinel({
       `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
       `sentinel failover-timeout ${masterName} ${failoverTimeoutMs}`,
       `sentinel parallel-syncs ${masterName} 1`,
-      ...(password === undefined ? [] : [`sentinel auth-pass ${masterName} ${password}`]),
-      ...(sentinelPassword === undefined ? [] : [`requirepass ${sentinelPassword}`, `sentinel sentinel-pass ${sentinelPassword}`]),
+      ...(password === undefined ? [] : [`sentinel auth-pass ${masterName} ${quoted(password)}`]),
+      ...(sentinelPassword === undefined
+        ? []
+        : [`requirepass ${quoted(sentinelPassword)}`, `sentinel sentinel-pass ${quoted(sentinelPassword)}`]),
     ];
     writeFileSync(file, `${lines.join('\n')}\n`);
     keep(port, await spawnRedisProcess([file, '--sentinel'], port, '+monitor master'));

@@ -5,7 +5,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { type LocalRedisCluster, startRedisCluster } from './redis-cluster';
 import { type LocalRedisSentinel, startRedisSentinel } from './redis-sentinel';
-import { parseInfo, roleOf, stopAllRedisTopologies } from './redis-topology.support';
+import { parseInfo, redisCommand, roleOf, stopAllRedisTopologies } from './redis-topology.support';
 
 jest.setTimeout(60_000);
 
@@ -33,7 +33,8 @@ describe('startRedisCluster', () => {
   });
 
   afterAll(async () => {
-    client?.disconnect();
+    // A second disconnect() leaves a 2 s timer behind (ioredis ends the closed stream again): only if still open.
+    if (client?.status !== 'end') client?.disconnect();
     await redis?.stop();
   });
 
@@ -73,14 +74,18 @@ describe('startRedisCluster', () => {
 describe('startRedisSentinel', () => {
   let redis: LocalRedisSentinel;
   let client: Redis;
+  const clientErrors: string[] = [];
 
   beforeAll(async () => {
     redis = await startRedisSentinel({ replicas: 1, sentinels: 3 });
     client = new Redis({ sentinels: [...redis.sentinels], name: redis.masterName });
+    // While the sentinels still name the killed primary, the client reports each failed attempt as an error event.
+    client.on('error', (error: Error) => clientErrors.push(error.message));
   });
 
   afterAll(async () => {
-    client?.disconnect();
+    // A second disconnect() leaves a 2 s timer behind (ioredis ends the closed stream again): only if still open.
+    if (client?.status !== 'end') client?.disconnect();
     await redis?.stop();
   });
 
@@ -114,5 +119,43 @@ describe('startRedisSentinel', () => {
     client.disconnect();
     await redis.stop();
     expectAllExited(pids);
+  });
+});
+
+describe('with passwords (requirepass and masterauth on the nodes, auth-pass and requirepass on the sentinels)', () => {
+  it('a cluster fails over and takes the restarted node back', async () => {
+    const redis = await startRedisCluster({ password: 'cluster secret' });
+    const client = new Cluster([...redis.seeds], { redisOptions: { password: redis.password } });
+    try {
+      await client.set('a', '1');
+      const { killed } = await redis.killPrimaryOf('a');
+      await redis.restartNode(killed.port);
+      expect(await client.get('a')).toBe('1');
+      await expect(redisCommand(killed, ['PING'])).rejects.toThrow(/NOAUTH/);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
+  });
+
+  it('a Sentinel set-up fails over and takes the restarted node back', async () => {
+    const redis = await startRedisSentinel({ password: 'node secret', sentinelPassword: 'sentinel "secret"', replicas: 2 });
+    const client = new Redis({
+      sentinels: [...redis.sentinels],
+      name: redis.masterName,
+      password: redis.password,
+      sentinelPassword: redis.sentinelPassword,
+    });
+    client.on('error', () => undefined); // during the failover, as above
+    try {
+      await client.set('a', '1');
+      const { killed } = await redis.killPrimary();
+      await redis.restartNode(killed.port);
+      expect(await client.get('a')).toBe('1');
+      await expect(redisCommand(redis.sentinels[0], ['PING'])).rejects.toThrow(/NOAUTH/);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
   });
 });
