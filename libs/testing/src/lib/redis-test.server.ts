@@ -99,24 +99,44 @@ export async function startRedisServerAt(port: number): Promise<{ url: string; s
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopProcess(child) };
 }
 
-async function spawnRedisServer(port: number, extraArgs: readonly string[] = []): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
+/**
+ * Spawns `redis-server` on `port` of the loopback interface (no persistence unless `extraArgs` say otherwise) and
+ * resolves once it accepts connections. Exported for the cluster and Sentinel set-ups of this library.
+ */
+export async function spawnRedisServer(port: number, extraArgs: readonly string[] = []): Promise<ChildProcess> {
+  return spawnRedisProcess(
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    port,
   );
-  await waitUntilReady(child, port);
+}
+
+/**
+ * Spawns `redis-server` with exactly `args` (a configuration file, if any, must come first) and resolves once its log
+ * shows `readyText`: 'Ready to accept connections' for a server, '+monitor master' for a Sentinel.
+ */
+export async function spawnRedisProcess(
+  args: readonly string[],
+  port: number,
+  readyText = 'Ready to accept connections',
+): Promise<ChildProcess> {
+  const child = spawn('redis-server', [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await waitUntilReady(child, port, readyText);
   return child;
 }
 
-async function waitUntilReady(child: ChildProcess, port: number): Promise<void> {
+/** Resolves once the log of `child` (a redis-server on `port`) shows `readyText`; kills it after 10 s without. */
+export async function waitUntilReady(
+  child: ChildProcess,
+  port: number,
+  readyText = 'Ready to accept connections',
+): Promise<void> {
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.once('error', (error) => reject(new Error(`Could not start redis-server (is it installed?): ${error.message}`)));
     child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}: ${output}`)));
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
+      if (output.includes(readyText)) resolve();
     });
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   });
