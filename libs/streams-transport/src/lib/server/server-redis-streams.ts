@@ -256,7 +256,7 @@ export class ServerRedisStreams extends Server implements CustomTransportStrateg
     if (!this.commands || !this.reading) return { ready: false, reason: 'not listening yet' };
     if (this.isClosing) return { ready: false, reason: 'closing' };
     const stale = this.lanes.find((lane) => Date.now() - lane.lastReadOkAt > this.options.blockMs * 3 + 1000);
-    if (stale) return { ready: false, reason: `no successful read lately (${stale.streams.join(', ')})` };
+    if (stale) return { ready: false, reason: `no successful read lately${this.lanes.length > 1 ? ` (${stale.streams.join(', ')})` : ''}` };
     return { ready: true };
   }
 
