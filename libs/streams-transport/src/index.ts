@@ -4,3 +4,4 @@ export { ClientRedisStreams, redisStreamsClient } from './lib/client/client-redi
 export type { ClientRedisStreamsOptions } from './lib/client/client-redis-streams';
 export { entryFields } from './lib/stream-entry';
 export * from './lib/constants';
+export { partitionStreams, partitionTag, MAX_PARTITIONS } from './lib/partitions';
