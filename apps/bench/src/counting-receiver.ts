@@ -78,6 +78,8 @@ function keepSpans(body: Buffer): void {
     const service = resource.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value?.stringValue ?? '';
     for (const scope of resource.scopeSpans ?? []) {
       for (const span of scope.spans ?? []) {
+        // SERVER and CONSUMER spans only: what "accepted → handler" pairs.
+        if (span.kind !== 2 && span.kind !== 5) continue;
         spans.push({ service, kind: span.kind, name: span.name, traceId: span.traceId.toString('hex'), startNs: span.startTimeUnixNano });
       }
     }
