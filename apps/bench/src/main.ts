@@ -33,6 +33,8 @@ interface Variant {
   counted?: boolean;
   /** Extra environment of the child (the SDK's export thread, protocol). */
   env?: Record<string, string>;
+  /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: the counting receiver's OTLP/HTTP URL (it would override the gRPC endpoint too). */
+  otlpHttp?: boolean;
 }
 
 const BOOTSTRAP = join('dist', 'apps', 'items-api', 'instrumentation.js');
@@ -57,6 +59,7 @@ const VARIANTS: Variant[] = [
     inFlight: 64,
     sampling: '100 %',
     env: { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' },
+    otlpHttp: true,
   },
   { id: 'traced0-64', name: 'traced, 0 % sampled (parent-based)', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '0 %' },
   { id: 'observe-64', name: '@nestjs/observe, defaults (Nest emit, no SDK)', transport: 'nest', sdk: false, kind: 'event', inFlight: 64, observe: 'defaults' },
@@ -115,8 +118,7 @@ function runChild(variant: Variant, redisUrl: string, collectors: Collectors, me
         SWC_NODE_PROJECT: 'apps/bench/tsconfig.app.json',
         OTEL_SERVICE_NAME: `bench-${variant.id}`,
         OTEL_EXPORTER_OTLP_ENDPOINT: collectors.endpoint(variant),
-        // Read by the SDK only with OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf (the other variants use gRPC).
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collectors.countingUrl}/v1/traces`,
+        ...(variant.otlpHttp && { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collectors.countingUrl}/v1/traces` }),
         OBSERVE_ENDPOINT: collectors.countingUrl,
         OTEL_METRICS_EXPORTER: 'none',
         ...(counting && { BENCH_RECEIVER_URL: collectors.countingUrl }),
@@ -269,6 +271,18 @@ async function main(): Promise<number> {
       '≤ 1.30',
       Number.isNaN(mainCpuRatio) ? undefined : mainCpuRatio <= 1.3,
     ],
+    ...(
+      [
+        ['emit', pickOf('observe-all-64', (sample) => sample.shipped?.items)],
+        ['send → reply', pickOf('send-observe-all-16', (sample) => sample.shipped?.items)],
+        ['HTTP saturation (items-api + redis-consumer)', httpPick('observe all', (sample) => sample.saturation.shipped.items)],
+      ] as const
+    ).map(([path, per1000]): [string, string, string, boolean | undefined] => [
+      `@nestjs/observe shipping everything really ships, ${path}: traces per message`,
+      Number.isNaN(per1000) ? '—' : (per1000 / 1000).toFixed(2),
+      '≥ 1',
+      Number.isNaN(per1000) ? undefined : per1000 / 1000 >= 0.99,
+    ]),
     [
       `spans exported, collector up (${countedIds || 'no counted variant run'}): received / 2 × messages sent`,
       tracedMessages ? `${exportedSpans} / ${tracedMessages * 2} (${tracedMessages * 2 - exportedSpans} lost)` : '—',
@@ -284,7 +298,7 @@ async function main(): Promise<number> {
     ...(['black hole', 'closed port'] as const).map((collector): [string, string, string, boolean | undefined] => {
       const id = collector === 'black hole' ? 'blackhole-long' : 'closed-long';
       const delay = pick(id, 'loopDelayP99Ms');
-      return [`event-loop delay p99, ${collector === 'black hole' ? 'collector never answers' : 'collector port closed'}`, `${delay.toFixed(1)} ms`, '≤ 20 ms', Number.isNaN(delay) ? undefined : delay <= 20];
+      return [`event-loop delay p99, ${collector === 'black hole' ? 'collector never answers' : 'collector port closed'}`, Number.isNaN(delay) ? '—' : `${delay.toFixed(1)} ms`, '≤ 20 ms', Number.isNaN(delay) ? undefined : delay <= 20];
     }),
     ['inject + extract per hop', `${hop.microsecondsPerHop.toFixed(2)} µs`, '≤ 5 µs', hop.microsecondsPerHop <= 5],
     ['spans per message (emit → handler)', spansPerMessage.toFixed(2), '≤ 6', tracedMessages ? spansPerMessage > 0 && spansPerMessage <= 6 : undefined],
@@ -301,8 +315,11 @@ async function main(): Promise<number> {
       list.some((sample) => sample.shipped)
         ? `${stat((s) => s.shipped?.requests, 1)} / ${stat((s) => s.shipped?.kib, 0)} / ${stat((s) => s.shipped?.items, 0)} ${shippedItems}${list.some((s) => s.shipped?.malformed) ? ' (**malformed**)' : ''}`
         : variant.counted ? 'decoded receiver: see spans per message' : '—';
+    // A row that should ship and shipped nothing is not fast, it is broken: said in the row.
+    const shouldShip = variant.sampling === '100 %' || variant.observe !== undefined;
+    const nothing = shouldShip && list.some((sample) => sample.shipped?.requests === 0) ? ' **nothing shipped**' : '';
     const rateCell = list.length ? `${median(rates).toFixed(0)} (${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)})` : '—';
-    return `| ${variant.name} | ${variant.kind === 'request' ? 'send' : 'emit'} | ${variant.inFlight} | ${rateCell} | ${stat((s) => s.p50Ms, 2)} | ${stat((s) => s.p99Ms, 2)} | ${stat((s) => s.loopDelayP99Ms, 1)} | ${stat((s) => s.rssMiB, 0)} | ${stat((s) => s.cpuMainUs, 1)} / ${stat((s) => s.cpuChildUs, 1)} / ${stat((s) => s.cpuReceiverUs, 1)} / ${stat((s) => s.cpuRedisUs, 1)} | ${shipped} |`;
+    return `| ${variant.name} | ${variant.kind === 'request' ? 'send' : 'emit'} | ${variant.inFlight} | ${rateCell} | ${stat((s) => s.p50Ms, 2)} | ${stat((s) => s.p99Ms, 2)} | ${stat((s) => s.loopDelayP99Ms, 1)} | ${stat((s) => s.rssMiB, 0)} | ${stat((s) => s.cpuMainUs, 1)} / ${stat((s) => s.cpuChildUs, 1)} / ${stat((s) => s.cpuReceiverUs, 1)} / ${stat((s) => s.cpuRedisUs, 1)} | ${shipped}${nothing} |`;
   };
   const httpRow = ({ sampling, label }: (typeof HTTP_VARIANTS)[number]) => {
     const f = (get: (sample: HttpSample) => number | undefined, digits: number) => dash(httpPick(sampling, get), digits);
