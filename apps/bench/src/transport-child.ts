@@ -154,7 +154,6 @@ function observeSetup(): { imports: unknown[]; instrument?: unknown } {
   const mode = process.env['BENCH_OBSERVE'];
   if (!mode) return { imports: [] };
   // Loaded only here: it is ESM (require(esm)), and the other children must not pay for it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createObserveModule } = require('@nestjs/observe') as typeof import('@nestjs/observe');
   const { ObserveModule, ObserveInstrument } = createObserveModule();
   return { imports: [ObserveModule.forRoot(observeOptions(mode, `bench-${process.pid}`))], instrument: ObserveInstrument };
