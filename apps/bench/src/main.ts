@@ -442,6 +442,26 @@ written by the command; the analysis after them is ours.
   untraced and 0 % rounds must export no span at all, or the bench fails. "accepted → handler" is, per trace of the
   fixed-rate phase, the start of items-api's SERVER span to the start of redis-consumer's CONSUMER span (one machine,
   one clock), over at least 99 % of the accepted requests, or the bench fails.
+- **Collector**: the traced children export to a counting receiver in a process of its own
+  (\`apps/bench/src/counting-receiver.ts\`): OTLP gRPC with an identity deserializer (no decode), OTLP/HTTP, and any
+  other POST; it decodes one OTLP request in 10 (every Observe request) to check them and estimate spans or traces
+  per request, and reports its CPU less those decodes. Only the counted variants (\`traced-1\`, \`live-long\`)
+  export to the decoding receiver in the bench's process, whose span count must be exactly 2 per message sent.
+- **CPU per message**: the measured process's main thread (\`process.threadCpuUsage()\`) and all its threads
+  (\`process.cpuUsage()\`), the receiver's process, Redis (\`INFO cpu\`), over the measured stretch; for HTTP, items-api
+  and redis-consumer from \`/proc/<pid>/stat\`, per handled request. "Shipped per 1,000": what the receiver got for
+  the stretch (until the last export after it), so that a row which ships nothing cannot pass for fast.
+- **@nestjs/observe 0.3.3** (NestJS's APM agent): \`createObserveModule()\`, \`ObserveModule.forRoot({ appKey, appSecret,
+  serviceId })\` imported by the root module and \`instrument: ObserveInstrument\` passed to \`NestFactory\`, on Nest's own
+  \`ClientRedis\`/\`ServerRedis\` with no OpenTelemetry SDK loaded; for HTTP, the built apps with \`OTEL_SDK_DISABLED=true\`
+  and \`apps/bench/src/observe-preload.cjs\` (\`--require\`), which adds both to every \`NestFactory\` call. \`OBSERVE_ENDPOINT\`
+  points it at the counting receiver; it POSTs gzip JSON (\`{ serviceId, snapshots: [{ ti, op, p, t: [span tree] }] }\`,
+  one snapshot per trace) to \`/applications/telemetry\` from a worker thread. "Defaults": at most 1,000 traces per
+  flush, every 5 s; "shipping everything": \`maxTracesPerBatch: 1_000_000, flushInterval: 1000\`.
+- **Worker export, OTLP/HTTP**: the traced child with \`OTEL_SPAN_EXPORT_THREAD=worker\`, or with
+  \`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf\` and \`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\` at the receiver's
+  \`/v1/traces\` (libs/sdk's settings: where it does not read them, the row runs the default path, or ships nothing).
+- \`npm run bench -- --only id,id\` runs some variants (ids in \`apps/bench/src/main.ts\`); the others show "—".
 - **Per hop**: \`injectTraceCarrier\` + \`propagation.extract\` with \`untrustedCarrierGetter\`, W3C propagators.
   **SDK alone**: the SDK's packages with no Redis, no Nest, no code of ours.
 - "In flight": 1 = each message handled before the next is sent (latency-bound); 64 (16 for requests) = a window
