@@ -46,18 +46,61 @@ describe('npm run bench -- --smoke', () => {
       'Redis Streams send → reply, traced 100 %',
       'traced 100 %, collector accepts and never answers',
       'traced 100 %, collector port closed',
+      'traced 100 %, export from a worker thread',
+      'traced 100 %, OTLP/HTTP protobuf export',
+      '@nestjs/observe, defaults (Nest emit, no SDK)',
+      '@nestjs/observe, shipping everything (Nest emit, no SDK)',
+      'send → reply, traced 100 %, export from a worker thread',
+      'send → reply, traced 0 % (parent-based)',
+      'send → reply, @nestjs/observe defaults (Nest, no SDK)',
+      'send → reply, @nestjs/observe shipping everything (Nest, no SDK)',
     ]) {
-      // Path | call | in flight | msg/s (min–max) | p50 | p99 | loop delay | RSS
-      expect(table).toMatch(new RegExp(`\\| ${escape(path)} \\| (emit|send) \\| \\d+ \\| \\d+ \\(\\d+–\\d+\\) \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\| \\d+ \\|`));
+      // Path | call | in flight | msg/s (min–max) | p50 | p99 | loop delay | RSS | CPU main / child / receiver / Redis | shipped
+      expect(table).toMatch(
+        new RegExp(
+          `\\| ${escape(path)} \\| (emit|send) \\| \\d+ \\| \\d+ \\(\\d+–\\d+\\) \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\| \\d+ \\| [\\d.]+ / [\\d.]+ / ([\\d.]+|—) / [\\d.]+ \\| [^|]+ \\|`,
+        ),
+      );
     }
-    for (const tracing of ['untraced (OTEL_SDK_DISABLED)', 'traced, 100 % sampled', 'traced, 0 % sampled']) {
+    expect(table).toContain('CPU µs/msg: main thread / child total / receiver / Redis');
+    // The Observe rows shipped something: requests / KiB / traces per 1,000 messages, all above 0.
+    for (const path of ['@nestjs/observe, defaults (Nest emit, no SDK)', '@nestjs/observe, shipping everything (Nest emit, no SDK)', 'send → reply, @nestjs/observe shipping everything (Nest, no SDK)']) {
+      const shipped = table.match(new RegExp(`\\| ${escape(path)} \\|.* \\| ([\\d.]+) / (\\d+) / (\\d+) traces \\|`));
+      expect({ path, shipped: shipped?.slice(1).map(Number) }).toEqual({ path, shipped: [expect.any(Number), expect.any(Number), expect.any(Number)] });
+      expect(shipped?.slice(1).map(Number).every((value) => value > 0)).toBe(true);
+    }
+    expect(table).not.toMatch(/@nestjs\/observe.*\*\*nothing shipped\*\*/);
+    for (const tracing of [
+      'untraced (OTEL_SDK_DISABLED)',
+      'traced, 100 % sampled',
+      'traced, 0 % sampled',
+      'traced 100 %, export from a worker thread',
+      '@nestjs/observe, defaults (SDK disabled)',
+      '@nestjs/observe, shipping everything (SDK disabled)',
+    ]) {
       for (const load of ['1000 req/s', 'saturation']) {
-        expect(table).toMatch(new RegExp(`\\| ${escape(tracing)} \\| ${load} \\| \\d+ \\| \\d+ \\| [\\d.]+ \\| [\\d.]+ \\| [^|]+ \\| 0 \\|`));
+        expect(table).toMatch(
+          new RegExp(`\\| ${escape(tracing)} \\| ${load} \\| \\d+ \\| \\d+ \\| [\\d.]+ \\| [\\d.]+ \\| [^|]+ \\| 0 \\| \\d+ / \\d+ / [\\d.]+ / [\\d.]+ \\| [\\d.]+ / \\d+ / [^|]+ \\|`),
+        );
+      }
+      if (tracing.startsWith('@nestjs/observe')) {
+        expect(table).toMatch(new RegExp(`\\| ${escape(tracing)} \\| saturation \\|.* \\| [1-9][\\d.]* / [1-9]\\d* / [1-9]\\d* traces \\|`));
       }
     }
     for (const goal of [
-      'traced (100 %) / untraced Nest, 64 in flight',
+      'emit, traced (100 %) / untraced Nest, 64 in flight',
+      'send → reply, traced (100 %) / untraced Nest, 16 in flight',
       'HTTP end to end, traced (100 %) / untraced, saturation',
+      'emit, traced (0 %) / untraced Nest, 64 in flight',
+      'send → reply, traced (0 %) / untraced Nest, 16 in flight',
+      'HTTP end to end, traced (0 %) / untraced, saturation',
+      'emit, ours traced (100 %) / @nestjs/observe shipping everything, 64 in flight',
+      'send → reply, ours traced (100 %) / @nestjs/observe shipping everything, 16 in flight',
+      'HTTP, ours traced (100 %) / @nestjs/observe shipping everything, saturation',
+      'main-thread CPU per message, traced 100 % (worker export) / untraced Nest, emit 64',
+      '@nestjs/observe shipping everything really ships, emit',
+      '@nestjs/observe shipping everything really ships, send → reply',
+      '@nestjs/observe shipping everything really ships, HTTP saturation',
       'HTTP accepted → handler start p99',
       'event-loop delay p99, collector never answers',
       'event-loop delay p99, collector port closed',
@@ -67,8 +110,11 @@ describe('npm run bench -- --smoke', () => {
     ]) {
       expect(table).toMatch(new RegExp(`\\| ${escape(goal)}[^|]* \\| [\\d.]+[^|]* \\| [^|]+ \\| (PASS|\\*\\*MISS\\*\\*) \\|`));
     }
+    // Every spans exported with the collector up, none lost.
+    expect(table).toMatch(/\| spans exported, collector up \(traced-1, live-long\): received \/ 2 × messages sent \| (\d+) \/ \1 \(0 lost\) \| 0 lost \| PASS \|/);
+    expect(table).toMatch(/\| @nestjs\/observe shipping everything really ships, emit: traces per message \| [\d.]+ \| ≥ 1 \| PASS \|/);
     for (const comparison of [
-      'request/response round trips, traced 100 % / untraced Nest, 16 in flight',
+      'emit, traced 100 %: worker-thread export / in-process export, 64 in flight',
       'collector never answers / live collector: msg/s; RSS',
       'collector port closed / live collector: msg/s; RSS',
     ]) {
@@ -77,5 +123,5 @@ describe('npm run bench -- --smoke', () => {
     // Two spans per message: the transport's own PUBLISH makes no span of its own.
     expect(table).toMatch(/\| spans per message \(emit → handler\) \| 2\.00 \|/);
     expect(table).toMatch(/\| SDK floor for 2 spans \+ 2 contexts \+ 1 hop per message, 100 % \| [\d.]+ µs → best ratio [\d.]+ \|/);
-  }, 240_000);
+  }, 480_000);
 });

@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findFreePort, OtlpTraceReceiver, startRedisTestServer, WORKSPACE_ROOT } from '@nest-redis-otel/testing';
+import { startCountingReceiver } from './counting-receiver.client';
 import { type HttpSample, measureHttp, type Sampling } from './http-e2e';
 import { measureContextHop } from './micro';
 import { measureSdkCost } from './sdk-cost';
@@ -26,10 +27,19 @@ interface Variant {
   collector?: Collector;
   /** Runs longer, so that the exporter meets its timeouts (10 s) while the load goes on. */
   long?: boolean;
+  /** @nestjs/observe on Nest's own transport (no OpenTelemetry SDK): its defaults, or shipping everything. */
+  observe?: 'defaults' | 'all';
+  /** Exports to the decoding receiver (in this process), whose span count must be exactly 2 per message sent. */
+  counted?: boolean;
+  /** Extra environment of the child (the SDK's export thread, protocol). */
+  env?: Record<string, string>;
+  /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: the counting receiver's OTLP/HTTP URL (it would override the gRPC endpoint too). */
+  otlpHttp?: boolean;
 }
 
 const BOOTSTRAP = join('dist', 'apps', 'items-api', 'instrumentation.js');
 const ZERO_SAMPLING = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' };
+const WORKER_EXPORT = { OTEL_SPAN_EXPORT_THREAD: 'worker' };
 const VARIANTS: Variant[] = [
   { id: 'raw-1', name: 'raw ioredis publish → subscriber', transport: 'raw', sdk: false, kind: 'event', inFlight: 1 },
   { id: 'raw-64', name: 'raw ioredis publish → subscriber', transport: 'raw', sdk: false, kind: 'event', inFlight: 64 },
@@ -37,24 +47,55 @@ const VARIANTS: Variant[] = [
   { id: 'nest-64', name: 'Nest emit → @EventPattern, no SDK', transport: 'nest', sdk: false, kind: 'event', inFlight: 64 },
   { id: 'nest-sdk-64', name: "Nest's transport, SDK loaded (it makes no span)", transport: 'nest', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %' },
   { id: 'ours-nosdk-64', name: 'our transport, no SDK', transport: 'ours', sdk: false, kind: 'event', inFlight: 64 },
-  { id: 'traced-1', name: 'traced, 100 % sampled, OTLP export', transport: 'ours', sdk: true, kind: 'event', inFlight: 1, sampling: '100 %' },
+  { id: 'traced-1', name: 'traced, 100 % sampled, OTLP export', transport: 'ours', sdk: true, kind: 'event', inFlight: 1, sampling: '100 %', counted: true },
   { id: 'traced-64', name: 'traced, 100 % sampled, OTLP export', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %' },
+  { id: 'traced-worker-64', name: 'traced 100 %, export from a worker thread', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', env: WORKER_EXPORT },
+  {
+    id: 'traced-httpproto-64',
+    name: 'traced 100 %, OTLP/HTTP protobuf export',
+    transport: 'ours',
+    sdk: true,
+    kind: 'event',
+    inFlight: 64,
+    sampling: '100 %',
+    env: { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' },
+    otlpHttp: true,
+  },
   { id: 'traced0-64', name: 'traced, 0 % sampled (parent-based)', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '0 %' },
+  { id: 'observe-64', name: '@nestjs/observe, defaults (Nest emit, no SDK)', transport: 'nest', sdk: false, kind: 'event', inFlight: 64, observe: 'defaults' },
+  { id: 'observe-all-64', name: '@nestjs/observe, shipping everything (Nest emit, no SDK)', transport: 'nest', sdk: false, kind: 'event', inFlight: 64, observe: 'all' },
   { id: 'send-nest-16', name: 'Nest send → @MessagePattern → reply, no SDK', transport: 'nest', sdk: false, kind: 'request', inFlight: 16 },
   { id: 'send-traced-16', name: 'send → reply, traced 100 %', transport: 'ours', sdk: true, kind: 'request', inFlight: 16, sampling: '100 %' },
+  { id: 'send-worker-16', name: 'send → reply, traced 100 %, export from a worker thread', transport: 'ours', sdk: true, kind: 'request', inFlight: 16, sampling: '100 %', env: WORKER_EXPORT },
+  { id: 'send-traced0-16', name: 'send → reply, traced 0 % (parent-based)', transport: 'ours', sdk: true, kind: 'request', inFlight: 16, sampling: '0 %' },
+  { id: 'send-observe-16', name: 'send → reply, @nestjs/observe defaults (Nest, no SDK)', transport: 'nest', sdk: false, kind: 'request', inFlight: 16, observe: 'defaults' },
+  { id: 'send-observe-all-16', name: 'send → reply, @nestjs/observe shipping everything (Nest, no SDK)', transport: 'nest', sdk: false, kind: 'request', inFlight: 16, observe: 'all' },
   { id: 'streams-nosdk-64', name: 'Redis Streams transport (XADD → XREADGROUP → XACK), no SDK', transport: 'streams', sdk: false, kind: 'event', inFlight: 64 },
   { id: 'streams-64', name: 'Redis Streams transport, traced 100 %', transport: 'streams', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %' },
   { id: 'streams-send-16', name: 'Redis Streams send → reply, traced 100 %', transport: 'streams', sdk: true, kind: 'request', inFlight: 16, sampling: '100 %' },
-  { id: 'live-long', name: 'traced 100 %, collector live', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', collector: 'live', long: true },
+  { id: 'live-long', name: 'traced 100 %, collector live', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', collector: 'live', long: true, counted: true },
   { id: 'blackhole-long', name: 'traced 100 %, collector accepts and never answers', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', collector: 'black hole', long: true },
   { id: 'closed-long', name: 'traced 100 %, collector port closed', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', collector: 'closed port', long: true },
 ];
-const HTTP_SAMPLINGS: Sampling[] = ['off', '100 %', '0 %'];
+/** HTTP rounds, by id (for --only). */
+const HTTP_VARIANTS: { id: string; sampling: Sampling; label: string }[] = [
+  { id: 'http-off', sampling: 'off', label: 'untraced (OTEL_SDK_DISABLED)' },
+  { id: 'http-100', sampling: '100 %', label: 'traced, 100 % sampled' },
+  { id: 'http-0', sampling: '0 %', label: 'traced, 0 % sampled' },
+  { id: 'http-worker', sampling: 'worker', label: 'traced 100 %, export from a worker thread' },
+  { id: 'http-observe', sampling: 'observe', label: '@nestjs/observe, defaults (SDK disabled)' },
+  { id: 'http-observe-all', sampling: 'observe all', label: '@nestjs/observe, shipping everything (SDK disabled)' },
+];
 const HTTP_RATE = 1000;
 
-/** Endpoints of the three collectors: a receiver, a port that accepts connections and never answers, no listener. */
+/**
+ * Endpoints of the collectors: the counting receiver (its own process), the decoding one (this process: the counted
+ * variants), a port that accepts connections and never answers, no listener.
+ */
 interface Collectors {
-  endpoint(collector: Collector): string;
+  endpoint(variant: Variant): string;
+  /** The counting receiver's URL: OTLP/HTTP, Observe, its counts. */
+  countingUrl: string;
 }
 
 function runChild(variant: Variant, redisUrl: string, collectors: Collectors, messages: number): Promise<ChildResult> {
@@ -68,6 +109,7 @@ function runChild(variant: Variant, redisUrl: string, collectors: Collectors, me
     `require(${JSON.stringify(`./${join('apps', 'bench', 'src', 'transport-child.ts')}`)})`,
   ];
   const collector = variant.collector ?? 'live';
+  const counting = collector === 'live' && !variant.counted;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: WORKSPACE_ROOT,
@@ -75,8 +117,13 @@ function runChild(variant: Variant, redisUrl: string, collectors: Collectors, me
         ...process.env,
         SWC_NODE_PROJECT: 'apps/bench/tsconfig.app.json',
         OTEL_SERVICE_NAME: `bench-${variant.id}`,
-        OTEL_EXPORTER_OTLP_ENDPOINT: collectors.endpoint(collector),
+        OTEL_EXPORTER_OTLP_ENDPOINT: collectors.endpoint(variant),
+        ...(variant.otlpHttp && { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collectors.countingUrl}/v1/traces` }),
+        OBSERVE_ENDPOINT: collectors.countingUrl,
         OTEL_METRICS_EXPORTER: 'none',
+        ...(counting && { BENCH_RECEIVER_URL: collectors.countingUrl }),
+        ...(variant.observe && { BENCH_OBSERVE: variant.observe }),
+        ...variant.env,
         BENCH_TRANSPORT: variant.transport,
         BENCH_KIND: variant.kind,
         BENCH_REDIS_URL: redisUrl,
@@ -121,26 +168,38 @@ async function startBlackHole(): Promise<{ port: number; close(): Promise<void> 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } } });
   const smoke = values.smoke ?? false;
+  // --only id,id,…: a quick run of some variants (messaging and http-* ids); the rest of the tables show "—".
+  const only = values.only?.split(',').map((id) => id.trim());
+  const unknown = only?.filter((id) => ![...VARIANTS, ...HTTP_VARIANTS].some((variant) => variant.id === id));
+  if (unknown?.length) throw new Error(`--only: unknown ids ${unknown.join(', ')}; known: ${[...VARIANTS, ...HTTP_VARIANTS].map((variant) => variant.id).join(', ')}`);
+  const variants = VARIANTS.filter((variant) => !only || only.includes(variant.id));
+  const httpVariants = HTTP_VARIANTS.filter((variant) => !only || only.includes(variant.id));
   const repeats = smoke ? 1 : 3;
   const messages = (variant: Variant) => (smoke ? 200 : variant.long ? 60_000 : variant.inFlight === 1 ? 3000 : 20_000);
   const httpSeconds = smoke ? 1 : 5;
 
   const redis = await startRedisTestServer({ requirePrivate: true });
   const receiver = await OtlpTraceReceiver.start();
+  const counting = await startCountingReceiver();
   const blackHole = await startBlackHole();
   const closedPort = await findFreePort();
   const collectors: Collectors = {
-    endpoint: (collector) =>
-      collector === 'live' ? receiver.endpoint : `http://127.0.0.1:${collector === 'black hole' ? blackHole.port : closedPort}`,
+    endpoint: ({ collector = 'live', counted }) =>
+      collector === 'live'
+        ? counted
+          ? receiver.endpoint
+          : counting.grpcEndpoint
+        : `http://127.0.0.1:${collector === 'black hole' ? blackHole.port : closedPort}`,
+    countingUrl: counting.httpUrl,
   };
   const samples = new Map<string, ChildResult[]>();
   const http = new Map<Sampling, HttpSample[]>();
   try {
     for (let round = 0; round < repeats; round++) {
       // Interleaved, so that a slow moment of the machine hits every variant alike.
-      for (const variant of VARIANTS) {
+      for (const variant of variants) {
         const sample = await runChild(variant, redis.url, collectors, messages(variant));
         samples.set(variant.id, [...(samples.get(variant.id) ?? []), sample]);
         console.log(`  ${variant.name}, ${variant.inFlight} in flight: ${sample.messagesPerSecond.toFixed(0)} msg/s`);
@@ -149,31 +208,44 @@ async function main(): Promise<number> {
   } finally {
     await Promise.all([redis.stop(), blackHole.close()]);
   }
-  // Spans per message: what the 100 %-sampled event runs with a live collector exported.
-  const countedIds = ['traced-1', 'traced-64', 'live-long'];
-  // Each child also sends a warm-up of min(5000, its messages) first, traced alike.
+  // Spans per message, and none lost: what the counted (100 %-sampled, live collector) variants exported, against
+  // two spans per message sent. Each child also sends a warm-up of min(5000, its messages) first, traced alike.
+  const counted = variants.filter((variant) => variant.counted);
   const sent = (variant: Variant) => messages(variant) + Math.min(5000, messages(variant));
-  const tracedMessages = VARIANTS.filter((v) => countedIds.includes(v.id)).reduce((sum, v) => sum + sent(v) * repeats, 0);
-  await receiver.waitFor((spans) => spans.filter((span) => countedIds.some((id) => span.serviceName === `bench-${id}`)).length >= tracedMessages * 2, 15_000).catch(() => undefined);
-  const spansPerMessage = receiver.spans.filter((span) => countedIds.some((id) => span.serviceName === `bench-${id}`)).length / tracedMessages;
+  const tracedMessages = counted.reduce((sum, v) => sum + sent(v) * repeats, 0);
+  const countedSpans = () => receiver.spans.filter((span) => counted.some(({ id }) => span.serviceName === `bench-${id}`)).length;
+  await receiver.waitFor(() => countedSpans() >= tracedMessages * 2, 15_000).catch(() => undefined);
+  const exportedSpans = countedSpans();
+  const spansPerMessage = exportedSpans / tracedMessages;
   await receiver.stop();
 
-  for (let round = 0; round < repeats; round++) {
-    for (const sampling of HTTP_SAMPLINGS) {
-      // A smoke run waits for one export of the spans: sooner than the SDK's default 5 s.
-      const sample = await measureHttp(sampling, HTTP_RATE, httpSeconds, smoke ? 1000 : 5000);
-      http.set(sampling, [...(http.get(sampling) ?? []), sample]);
-      console.log(`  HTTP, ${sampling === 'off' ? 'untraced' : `traced ${sampling}`}: ${sample.saturation.acceptedPerSecond.toFixed(0)} req/s at saturation`);
+  try {
+    for (let round = 0; round < repeats; round++) {
+      for (const { sampling, label } of httpVariants) {
+        // A smoke run waits for one export of the spans: sooner than the SDK's default 5 s.
+        const sample = await measureHttp(sampling, HTTP_RATE, httpSeconds, counting, smoke ? 1000 : 5000);
+        http.set(sampling, [...(http.get(sampling) ?? []), sample]);
+        console.log(`  HTTP, ${label}: ${sample.saturation.acceptedPerSecond.toFixed(0)} req/s at saturation`);
+      }
     }
+  } finally {
+    await counting.stop();
   }
 
   const hop = measureContextHop(smoke ? 10_000 : 200_000);
   const sdk = await measureSdkCost(smoke ? 20_000 : 200_000);
 
-  const pick = (id: string, key: keyof ChildResult) => median((samples.get(id) ?? []).map((sample) => sample[key]));
+  // Missing samples (a variant left out by --only) give NaN, shown as "—".
+  const pickOf = (id: string, get: (sample: ChildResult) => number | undefined) => {
+    const values = (samples.get(id) ?? []).map(get).filter((value): value is number => value !== undefined);
+    return values.length ? median(values) : NaN;
+  };
+  const pick = (id: string, key: 'messagesPerSecond' | 'p50Ms' | 'p99Ms' | 'loopDelayP99Ms' | 'rssMiB' | 'cpuMainUs' | 'cpuChildUs') => pickOf(id, (sample) => sample[key]);
   const rate = (id: string) => pick(id, 'messagesPerSecond');
-  const httpPick = (sampling: Sampling, get: (sample: HttpSample) => number | undefined) =>
-    median((http.get(sampling) ?? []).map(get).filter((value): value is number => value !== undefined));
+  const httpPick = (sampling: Sampling, get: (sample: HttpSample) => number | undefined) => {
+    const values = (http.get(sampling) ?? []).map(get).filter((value): value is number => value !== undefined);
+    return values.length ? median(values) : NaN;
+  };
   const saturation = (sampling: Sampling) => httpPick(sampling, (sample) => sample.saturation.handledPerSecond);
 
   // What the SDK alone (no Redis, no Nest, no code of ours) would cost for this many spans per message, against the
@@ -181,68 +253,125 @@ async function main(): Promise<number> {
   const untracedMicroseconds = 1e6 / rate('nest-64');
   const floorMicroseconds = 2 * (sdk.microsecondsPerSampledSpan + sdk.microsecondsPerContextWith) + hop.microsecondsPerHop;
   const floorMicrosecondsUnsampled = 2 * (sdk.microsecondsPerUnsampledSpan + sdk.microsecondsPerContextWith) + hop.microsecondsPerHop;
-  const goals: [string, string, string, boolean][] = [
-    goal('traced (100 %) / untraced Nest, 64 in flight', rate('traced-64'), rate('nest-64'), 0.9),
-    goal('traced (100 %) / untraced Nest, 1 in flight', rate('traced-1'), rate('nest-1'), 0.9),
-    goal('traced (0 %) / untraced Nest, 64 in flight', rate('traced0-64'), rate('nest-64'), 0.97),
-    goal('traced (100 %) Nest / raw ioredis limit, 64 in flight', rate('traced-64'), rate('raw-64'), 0.5),
-    goal('HTTP end to end, traced (100 %) / untraced, saturation', saturation('100 %'), saturation('off'), 0.9),
-    goal('HTTP end to end, traced (0 %) / untraced, saturation', saturation('0 %'), saturation('off'), 0.97),
+  const countedIds = counted.map(({ id }) => id).join(', ');
+  const mainCpuRatio = pick('traced-worker-64', 'cpuMainUs') / pick('nest-64', 'cpuMainUs');
+  const goals: [string, string, string, boolean | undefined][] = [
+    goal('emit, traced (100 %) / untraced Nest, 64 in flight', rate('traced-64'), rate('nest-64'), 0.7),
+    goal('send → reply, traced (100 %) / untraced Nest, 16 in flight', rate('send-traced-16'), rate('send-nest-16'), 0.6),
+    goal('HTTP end to end, traced (100 %) / untraced, saturation', saturation('100 %'), saturation('off'), 0.85),
+    goal('emit, traced (0 %) / untraced Nest, 64 in flight', rate('traced0-64'), rate('nest-64'), 0.93),
+    goal('send → reply, traced (0 %) / untraced Nest, 16 in flight', rate('send-traced0-16'), rate('send-nest-16'), 0.93),
+    goal('HTTP end to end, traced (0 %) / untraced, saturation', saturation('0 %'), saturation('off'), 0.93),
+    goal('emit, ours traced (100 %) / @nestjs/observe shipping everything, 64 in flight', rate('traced-64'), rate('observe-all-64'), 1.3),
+    goal('send → reply, ours traced (100 %) / @nestjs/observe shipping everything, 16 in flight', rate('send-traced-16'), rate('send-observe-all-16'), 1.3),
+    goal('HTTP, ours traced (100 %) / @nestjs/observe shipping everything, saturation', saturation('100 %'), saturation('observe all'), 1.3),
+    [
+      'main-thread CPU per message, traced 100 % (worker export) / untraced Nest, emit 64',
+      Number.isNaN(mainCpuRatio) ? '—' : `${mainCpuRatio.toFixed(2)} (${pick('traced-worker-64', 'cpuMainUs').toFixed(1)} / ${pick('nest-64', 'cpuMainUs').toFixed(1)} µs)`,
+      '≤ 1.30',
+      Number.isNaN(mainCpuRatio) ? undefined : mainCpuRatio <= 1.3,
+    ],
+    ...(
+      [
+        ['emit', pickOf('observe-all-64', (sample) => sample.shipped?.items)],
+        ['send → reply', pickOf('send-observe-all-16', (sample) => sample.shipped?.items)],
+        ['HTTP saturation (items-api + redis-consumer)', httpPick('observe all', (sample) => sample.saturation.shipped.items)],
+      ] as const
+    ).map(([path, per1000]): [string, string, string, boolean | undefined] => [
+      `@nestjs/observe shipping everything really ships, ${path}: traces per message`,
+      Number.isNaN(per1000) ? '—' : (per1000 / 1000).toFixed(2),
+      '≥ 1',
+      Number.isNaN(per1000) ? undefined : per1000 / 1000 >= 0.99,
+    ]),
+    [
+      `spans exported, collector up (${countedIds || 'no counted variant run'}): received / 2 × messages sent`,
+      tracedMessages ? `${exportedSpans} / ${tracedMessages * 2} (${tracedMessages * 2 - exportedSpans} lost)` : '—',
+      '0 lost',
+      tracedMessages ? exportedSpans === tracedMessages * 2 : undefined,
+    ],
     [
       `HTTP accepted → handler start p99 at ${HTTP_RATE} req/s, traced`,
       `${httpPick('100 %', (sample) => sample.fixedRate.acceptedToHandlerP99Ms).toFixed(2)} ms`,
       '≤ 5 ms',
       httpPick('100 %', (sample) => sample.fixedRate.acceptedToHandlerP99Ms) <= 5,
     ],
-    ...(['black hole', 'closed port'] as const).map((collector): [string, string, string, boolean] => {
+    ...(['black hole', 'closed port'] as const).map((collector): [string, string, string, boolean | undefined] => {
       const id = collector === 'black hole' ? 'blackhole-long' : 'closed-long';
-      return [`event-loop delay p99, ${collector === 'black hole' ? 'collector never answers' : 'collector port closed'}`, `${pick(id, 'loopDelayP99Ms').toFixed(1)} ms`, '≤ 20 ms', pick(id, 'loopDelayP99Ms') <= 20];
+      const delay = pick(id, 'loopDelayP99Ms');
+      return [`event-loop delay p99, ${collector === 'black hole' ? 'collector never answers' : 'collector port closed'}`, Number.isNaN(delay) ? '—' : `${delay.toFixed(1)} ms`, '≤ 20 ms', Number.isNaN(delay) ? undefined : delay <= 20];
     }),
     ['inject + extract per hop', `${hop.microsecondsPerHop.toFixed(2)} µs`, '≤ 5 µs', hop.microsecondsPerHop <= 5],
-    ['spans per message (emit → handler)', spansPerMessage.toFixed(2), '≤ 6', spansPerMessage > 0 && spansPerMessage <= 6],
+    ['spans per message (emit → handler)', spansPerMessage.toFixed(2), '≤ 6', tracedMessages ? spansPerMessage > 0 && spansPerMessage <= 6 : undefined],
     ['bytes added to a message (metadata)', String(hop.bytesAdded), '≤ 200', hop.bytesAdded <= 200],
   ];
 
+  const dash = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits));
   const row = (variant: Variant) => {
     const list = samples.get(variant.id) ?? [];
     const rates = list.map((s) => s.messagesPerSecond);
-    const stat = (key: keyof ChildResult, digits: number) => median(list.map((s) => s[key])).toFixed(digits);
-    return `| ${variant.name} | ${variant.kind === 'request' ? 'send' : 'emit'} | ${variant.inFlight} | ${median(rates).toFixed(0)} (${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)}) | ${stat('p50Ms', 2)} | ${stat('p99Ms', 2)} | ${stat('loopDelayP99Ms', 1)} | ${stat('rssMiB', 0)} |`;
+    const stat = (get: (sample: ChildResult) => number | undefined, digits: number) => dash(pickOf(variant.id, get), digits);
+    const shippedItems = variant.observe ? 'traces' : 'spans';
+    const shipped =
+      list.some((sample) => sample.shipped)
+        ? `${stat((s) => s.shipped?.requests, 1)} / ${stat((s) => s.shipped?.kib, 0)} / ${stat((s) => s.shipped?.items, 0)} ${shippedItems}${list.some((s) => s.shipped?.malformed) ? ' (**malformed**)' : ''}`
+        : variant.counted ? 'decoded receiver: see spans per message' : '—';
+    // A row that should ship and shipped nothing is not fast, it is broken: said in the row.
+    const shouldShip = (variant.sampling === '100 %' && variant.transport !== 'nest') || variant.observe !== undefined;
+    const nothing = shouldShip && list.some((sample) => sample.shipped?.requests === 0) ? ' **nothing shipped**' : '';
+    const rateCell = list.length ? `${median(rates).toFixed(0)} (${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)})` : '—';
+    return `| ${variant.name} | ${variant.kind === 'request' ? 'send' : 'emit'} | ${variant.inFlight} | ${rateCell} | ${stat((s) => s.p50Ms, 2)} | ${stat((s) => s.p99Ms, 2)} | ${stat((s) => s.loopDelayP99Ms, 1)} | ${stat((s) => s.rssMiB, 0)} | ${stat((s) => s.cpuMainUs, 1)} / ${stat((s) => s.cpuChildUs, 1)} / ${stat((s) => s.cpuReceiverUs, 1)} / ${stat((s) => s.cpuRedisUs, 1)} | ${shipped}${nothing} |`;
   };
-  const httpRow = (sampling: Sampling) => {
-    const label = sampling === 'off' ? 'untraced (OTEL_SDK_DISABLED)' : `traced, ${sampling} sampled`;
-    const f = (get: (sample: HttpSample) => number | undefined, digits: number) => httpPick(sampling, get).toFixed(digits);
+  const httpRow = ({ sampling, label }: (typeof HTTP_VARIANTS)[number]) => {
+    const f = (get: (sample: HttpSample) => number | undefined, digits: number) => dash(httpPick(sampling, get), digits);
+    const phaseCells = (phase: 'fixedRate' | 'saturation') => {
+      const p = (get: (value: HttpSample['saturation']) => number | undefined, digits: number) => f((sample) => get(sample[phase]), digits);
+      const items = sampling === 'observe' || sampling === 'observe all' ? 'traces' : 'spans';
+      return `${p((v) => v.cpuApiUs, 0)} / ${p((v) => v.cpuConsumerUs, 0)} / ${p((v) => v.cpuReceiverUs, 1)} / ${p((v) => v.cpuRedisUs, 1)} | ${p((v) => v.shipped.requests, 1)} / ${p((v) => v.shipped.kib, 0)} / ${p((v) => v.shipped.items, 0)} ${items}`;
+    };
+    const traced = sampling === '100 %' || sampling === 'worker';
     return [
-      `| ${label} | ${HTTP_RATE} req/s | ${f((s) => s.fixedRate.acceptedPerSecond, 0)} | ${f((s) => s.fixedRate.handledPerSecond, 0)} | ${f((s) => s.fixedRate.httpP50Ms, 1)} | ${f((s) => s.fixedRate.httpP99Ms, 1)} | ${sampling === '100 %' ? `${f((s) => s.fixedRate.acceptedToHandlerP50Ms, 2)} / ${f((s) => s.fixedRate.acceptedToHandlerP99Ms, 2)}` : '—'} | ${f((s) => s.fixedRate.failed, 0)} |`,
-      `| ${label} | saturation | ${f((s) => s.saturation.acceptedPerSecond, 0)} | ${f((s) => s.saturation.handledPerSecond, 0)} | ${f((s) => s.saturation.httpP50Ms, 1)} | ${f((s) => s.saturation.httpP99Ms, 1)} | — | ${f((s) => s.saturation.failed, 0)} |`,
+      `| ${label} | ${HTTP_RATE} req/s | ${f((s) => s.fixedRate.acceptedPerSecond, 0)} | ${f((s) => s.fixedRate.handledPerSecond, 0)} | ${f((s) => s.fixedRate.httpP50Ms, 1)} | ${f((s) => s.fixedRate.httpP99Ms, 1)} | ${traced ? `${f((s) => s.fixedRate.acceptedToHandlerP50Ms, 2)} / ${f((s) => s.fixedRate.acceptedToHandlerP99Ms, 2)}` : '—'} | ${f((s) => s.fixedRate.failed, 0)} | ${phaseCells('fixedRate')} |`,
+      `| ${label} | saturation | ${f((s) => s.saturation.acceptedPerSecond, 0)} | ${f((s) => s.saturation.handledPerSecond, 0)} | ${f((s) => s.saturation.httpP50Ms, 1)} | ${f((s) => s.saturation.httpP99Ms, 1)} | — | ${f((s) => s.saturation.failed, 0)} | ${phaseCells('saturation')} |`,
     ];
   };
   const table = [
     '### Messaging (one process: producer and consumer)',
     '',
-    '| Path | Call | In flight | msg/s, median (min–max) | p50 ms | p99 ms | loop delay p99 ms | RSS MiB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    'CPU µs/msg: the measured process\'s main thread (`process.threadCpuUsage()`) / all its threads (`process.cpuUsage()`) / the',
+    'counting receiver\'s process (less its sampled decodes; "—" where the child exports elsewhere) / Redis (`INFO cpu`),',
+    'each over the measured stretch, divided by its messages. Shipped per 1,000 msg: what the counting receiver got from',
+    'the start of the stretch to the child\'s last export (requests / KiB / spans or traces, estimated from one decoded',
+    'request in 10 for OTLP, every request for Observe).',
+    '',
+    '| Path | Call | In flight | msg/s, median (min–max) | p50 ms | p99 ms | loop delay p99 ms | RSS MiB | CPU µs/msg: main thread / child total / receiver / Redis | shipped per 1,000 msg: requests / KiB / items |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...VARIANTS.map(row),
     '',
     '### End to end over HTTP (items-api and redis-consumer as separate processes)',
     '',
-    '| Tracing | Load | accepted/s | handled/s | HTTP p50 ms | HTTP p99 ms | accepted → handler p50 / p99 ms | failed |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...HTTP_SAMPLINGS.flatMap(httpRow),
+    'CPU µs per handled request (`/proc/<pid>/stat`, from the phase\'s start to its last item stored): items-api /',
+    'redis-consumer / counting receiver / Redis. Shipped per 1,000 handled requests: requests / KiB / spans or traces.',
+    '',
+    '| Tracing | Load | accepted/s | handled/s | HTTP p50 ms | HTTP p99 ms | accepted → handler p50 / p99 ms | failed | CPU µs/req: items-api / redis-consumer / receiver / Redis | shipped per 1,000 req: requests / KiB / items |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...HTTP_VARIANTS.flatMap(httpRow),
     '',
     '### Goals (ratios from this run)',
     '',
     '| Goal | Measured | Target | |',
     '| --- | --- | --- | --- |',
-    ...goals.map(([name, value, target, pass]) => `| ${name} | ${value} | ${target} | ${pass ? 'PASS' : '**MISS**'} |`),
+    ...goals.map(([name, value, target, pass]) => `| ${name} | ${value} | ${target} | ${pass === undefined ? 'not run' : pass ? 'PASS' : '**MISS**'} |`),
     '',
     '### Other comparisons (same run, no goal in the issue)',
     '',
     '| Comparison | Measured |',
     '| --- | --- |',
-    `| request/response round trips, traced 100 % / untraced Nest, 16 in flight | ${ratio(rate('send-traced-16'), rate('send-nest-16'))} |`,
     `| request/response p50 / p99, untraced → traced 100 % | ${pick('send-nest-16', 'p50Ms').toFixed(2)} / ${pick('send-nest-16', 'p99Ms').toFixed(2)} → ${pick('send-traced-16', 'p50Ms').toFixed(2)} / ${pick('send-traced-16', 'p99Ms').toFixed(2)} ms |`,
-    `| HTTP at ${HTTP_RATE} req/s, p99, untraced → traced 100 % → traced 0 % | ${HTTP_SAMPLINGS.map((sampling) => httpPick(sampling, (sample) => sample.fixedRate.httpP99Ms).toFixed(1)).join(' → ')} ms |`,
+    `| HTTP at ${HTTP_RATE} req/s, p99, untraced → traced 100 % → traced 0 % | ${(['off', '100 %', '0 %'] as const).map((sampling) => httpPick(sampling, (sample) => sample.fixedRate.httpP99Ms).toFixed(1)).join(' → ')} ms |`,
+    `| emit, traced 100 %: worker-thread export / in-process export, 64 in flight | ${ratio(rate('traced-worker-64'), rate('traced-64'))} |`,
+    `| emit, traced 100 %: OTLP/HTTP protobuf / gRPC export, 64 in flight | ${ratio(rate('traced-httpproto-64'), rate('traced-64'))} |`,
+    `| emit, @nestjs/observe defaults / untraced Nest, 64 in flight | ${ratio(rate('observe-64'), rate('nest-64'))} |`,
+    `| emit, @nestjs/observe shipping everything / untraced Nest, 64 in flight | ${ratio(rate('observe-all-64'), rate('nest-64'))} |`,
     ...(['black hole', 'closed port'] as const).map((collector) => {
       const id = collector === 'black hole' ? 'blackhole-long' : 'closed-long';
       const what = collector === 'black hole' ? 'collector never answers' : 'collector port closed';
@@ -276,13 +405,15 @@ async function main(): Promise<number> {
 }
 
 function ratio(value: number, baseline: number): string {
+  if (Number.isNaN(value) || Number.isNaN(baseline)) return '—';
   return `${(value / baseline).toFixed(2)} (${value.toFixed(0)} / ${baseline.toFixed(0)}/s)`;
 }
 
 const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(0)}`;
 
-function goal(name: string, value: number, baseline: number, target: number): [string, string, string, boolean] {
-  return [name, ratio(value, baseline), `≥ ${target.toFixed(2)}`, value / baseline >= target];
+function goal(name: string, value: number, baseline: number, target: number): [string, string, string, boolean | undefined] {
+  const missing = Number.isNaN(value) || Number.isNaN(baseline);
+  return [name, missing ? '—' : ratio(value, baseline), `≥ ${target.toFixed(2)}`, missing ? undefined : value / baseline >= target];
 }
 
 const PERFORMANCE_PROSE = `# Performance
@@ -311,6 +442,26 @@ written by the command; the analysis after them is ours.
   untraced and 0 % rounds must export no span at all, or the bench fails. "accepted → handler" is, per trace of the
   fixed-rate phase, the start of items-api's SERVER span to the start of redis-consumer's CONSUMER span (one machine,
   one clock), over at least 99 % of the accepted requests, or the bench fails.
+- **Collector**: the traced children export to a counting receiver in a process of its own
+  (\`apps/bench/src/counting-receiver.ts\`): OTLP gRPC with an identity deserializer (no decode), OTLP/HTTP, and any
+  other POST; it decodes one OTLP request in 10 (every Observe request) to check them and estimate spans or traces
+  per request, and reports its CPU less those decodes. Only the counted variants (\`traced-1\`, \`live-long\`)
+  export to the decoding receiver in the bench's process, whose span count must be exactly 2 per message sent.
+- **CPU per message**: the measured process's main thread (\`process.threadCpuUsage()\`) and all its threads
+  (\`process.cpuUsage()\`), the receiver's process, Redis (\`INFO cpu\`), over the measured stretch; for HTTP, items-api
+  and redis-consumer from \`/proc/<pid>/stat\`, per handled request. "Shipped per 1,000": what the receiver got for
+  the stretch (until the last export after it), so that a row which ships nothing cannot pass for fast.
+- **@nestjs/observe 0.3.3** (NestJS's APM agent): \`createObserveModule()\`, \`ObserveModule.forRoot({ appKey, appSecret,
+  serviceId })\` imported by the root module and \`instrument: ObserveInstrument\` passed to \`NestFactory\`, on Nest's own
+  \`ClientRedis\`/\`ServerRedis\` with no OpenTelemetry SDK loaded; for HTTP, the built apps with \`OTEL_SDK_DISABLED=true\`
+  and \`apps/bench/src/observe-preload.cjs\` (\`--require\`), which adds both to every \`NestFactory\` call. \`OBSERVE_ENDPOINT\`
+  points it at the counting receiver; it POSTs gzip JSON (\`{ serviceId, snapshots: [{ ti, op, p, t: [span tree] }] }\`,
+  one snapshot per trace) to \`/applications/telemetry\` from a worker thread. "Defaults": at most 1,000 traces per
+  flush, every 5 s; "shipping everything": \`maxTracesPerBatch: 1_000_000, flushInterval: 1000\`.
+- **Worker export, OTLP/HTTP**: the traced child with \`OTEL_SPAN_EXPORT_THREAD=worker\`, or with
+  \`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf\` and \`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\` at the receiver's
+  \`/v1/traces\` (libs/sdk's settings: where it does not read them, the row runs the default path, or ships nothing).
+- \`npm run bench -- --only id,id\` runs some variants (ids in \`apps/bench/src/main.ts\`); the others show "—".
 - **Per hop**: \`injectTraceCarrier\` + \`propagation.extract\` with \`untrustedCarrierGetter\`, W3C propagators.
   **SDK alone**: the SDK's packages with no Redis, no Nest, no code of ours.
 - "In flight": 1 = each message handled before the next is sent (latency-bound); 64 (16 for requests) = a window

@@ -1,7 +1,9 @@
 // One measurement, in a process of its own (a fresh V8, and the SDK loaded or not): messages through Redis, from
 // publish to handler done (events) or from send to reply (requests). Prints one JSON line (`ChildResult`).
 // Environment: BENCH_TRANSPORT (raw|nest|ours|streams), BENCH_KIND (event|request), BENCH_REDIS_URL, BENCH_MESSAGES,
-// BENCH_IN_FLIGHT. Whether the SDK runs is the parent's choice (`--import` of the apps' bootstrap or not).
+// BENCH_IN_FLIGHT; BENCH_RECEIVER_URL (the counting receiver's control URL, for its counts and CPU); BENCH_OBSERVE
+// (defaults|all: start @nestjs/observe on Nest's own transport, shipping to OBSERVE_ENDPOINT). Whether the SDK runs is
+// the parent's choice (`--import` of the apps' bootstrap or not).
 import 'reflect-metadata';
 import { EventEmitter, once } from 'node:events';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
@@ -12,6 +14,8 @@ import { ClientRedisStreams, ServerRedisStreams } from '@nest-redis-otel/streams
 import { flushSpans, redisConnectionOptions, TracedClientRedis, TracedServerRedis } from '@nest-redis-otel/tracing';
 import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
+import { observeOptions } from './observe-options';
+import { pathDelta, readReceiverStats, type ReceiverStats, receiverCpuDelta } from './counting-receiver.client';
 
 export interface ChildResult {
   messagesPerSecond: number;
@@ -21,6 +25,18 @@ export interface ChildResult {
   loopDelayP99Ms: number;
   /** Resident memory at the end of the measured stretch. */
   rssMiB: number;
+  /** CPU per measured message, µs: this process's main thread (`process.threadCpuUsage()`), all its threads. */
+  cpuMainUs: number;
+  cpuChildUs: number;
+  /** The counting receiver's process (undefined when the child exports elsewhere), and Redis (`INFO cpu`). */
+  cpuReceiverUs?: number;
+  cpuRedisUs: number;
+  /**
+   * What the counting receiver got from the start of the measured stretch until the child's last export (after its
+   * flush), per 1,000 measured messages: requests, KiB, and items (OTLP: spans, Observe: traces) estimated from the
+   * sampled decodes; `malformed`: sampled requests that did not decode. Undefined without a counting receiver.
+   */
+  shipped?: { requests: number; kib: number; items?: number; spans?: number; malformed: number };
 }
 
 const transport = process.env['BENCH_TRANSPORT'];
@@ -81,14 +97,66 @@ async function drive(send: (index: number) => Promise<unknown>, first: number, c
   return performance.now() - started;
 }
 
+interface CpuReading {
+  main: number;
+  total: number;
+  redis: number;
+  receiver?: ReceiverStats;
+}
+const receiverUrl = process.env['BENCH_RECEIVER_URL'];
+let infoConnection: Redis | undefined;
+/** Redis's own CPU, µs (used_cpu_user + used_cpu_sys). */
+async function redisCpu(): Promise<number> {
+  infoConnection ??= new Redis(redisUrl);
+  const info = await infoConnection.info('cpu');
+  const field = (name: string) => Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+/** Read outside the measured stretch (the other processes first, this one last at the start and first at the end). */
+async function readCpu(order: 'start' | 'end'): Promise<CpuReading> {
+  const own = () => {
+    const thread = process.threadCpuUsage();
+    const all = process.cpuUsage();
+    return { main: thread.user + thread.system, total: all.user + all.system };
+  };
+  const atEnd = order === 'end' ? own() : undefined;
+  const redis = await redisCpu();
+  const receiver = receiverUrl ? await readReceiverStats(receiverUrl) : undefined;
+  return { ...(atEnd ?? own()), redis, receiver };
+}
+let cpuStart: CpuReading;
+let cpuEnd: CpuReading;
+
 /** Warms the JIT (and the connections, the exporter) up first, then measures `MESSAGES` messages. */
 async function measure(send: (index: number) => Promise<unknown>, loopDelay: IntervalHistogram): Promise<number> {
   await drive(send, MESSAGES, WARM_UP_MESSAGES);
+  // The warm-up's telemetry is shipped before the receiver's counts are read, so that it is not counted.
+  await shipBuffered();
   latencies.length = 0;
+  cpuStart = await readCpu('start');
   loopDelay.enable();
   const elapsedMs = await drive(send, 0, MESSAGES);
   loopDelay.disable();
+  cpuEnd = await readCpu('end');
   return elapsedMs;
+}
+
+/** Exports what is buffered: the SDK's batch (not towards a dead collector), or one more flush of Observe's timer. */
+async function shipBuffered(): Promise<void> {
+  const observe = process.env['BENCH_OBSERVE'];
+  // Observe ships from a timer (its flushInterval) and does not flush on close: one more tick, and its worker's POST.
+  if (observe) await new Promise((resolve) => setTimeout(resolve, (observeOptions(observe, '').flushInterval ?? 5000) + 700));
+  else if (process.env['BENCH_FLUSH'] !== '0') await flushSpans();
+}
+
+/** @nestjs/observe on Nest's own transport: its module, and the instrument for `NestFactory.createMicroservice`. */
+function observeSetup(): { imports: unknown[]; instrument?: unknown } {
+  const mode = process.env['BENCH_OBSERVE'];
+  if (!mode) return { imports: [] };
+  // Loaded only here: it is ESM (require(esm)), and the other children must not pay for it.
+  const { createObserveModule } = require('@nestjs/observe') as typeof import('@nestjs/observe');
+  const { ObserveModule, ObserveInstrument } = createObserveModule();
+  return { imports: [ObserveModule.forRoot(observeOptions(mode, `bench-${process.pid}`))], instrument: ObserveInstrument };
 }
 
 /** A request is done when its reply arrived: `send` must not wait for it, or only one would be in flight. */
@@ -124,7 +192,11 @@ async function main(): Promise<void> {
       : ours
         ? new TracedServerRedis(options)
         : new ServerRedis(options);
-    const app: INestMicroservice = await NestFactory.createMicroservice(BenchModule, { strategy: server, logger: false });
+    const observe = observeSetup();
+    const app: INestMicroservice = await NestFactory.createMicroservice(
+      { module: BenchModule, imports: observe.imports as [] },
+      { strategy: server, logger: false, ...(observe.instrument !== undefined && { instrument: observe.instrument as never }) },
+    );
     await app.listen();
     const [, subscriber] = server.unwrap<[Redis, Redis]>();
     await subscriber.ping();
@@ -142,21 +214,57 @@ async function main(): Promise<void> {
       loopDelay,
     );
     await client.close();
+    await shipBuffered();
     await app.close();
   }
   const rssMiB = process.memoryUsage.rss() / 2 ** 20;
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  // Outside the measurement: export what is buffered, for the spans-per-message count (not towards a dead collector).
+  if (transport === 'raw') await shipBuffered();
+  const shippedUntil = receiverUrl ? await readReceiverStats(receiverUrl) : undefined;
+  const perMessage = (start: number, end: number) => (end - start) / MESSAGES;
   const result: ChildResult = {
     messagesPerSecond: (MESSAGES / elapsedMs) * 1000,
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     loopDelayP99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS),
     rssMiB,
+    cpuMainUs: perMessage(cpuStart.main, cpuEnd.main),
+    cpuChildUs: perMessage(cpuStart.total, cpuEnd.total),
+    cpuRedisUs: perMessage(cpuStart.redis, cpuEnd.redis),
+    ...(cpuStart.receiver && cpuEnd.receiver && { cpuReceiverUs: receiverCpuDelta(cpuStart.receiver, cpuEnd.receiver) / MESSAGES }),
+    ...(cpuStart.receiver && shippedUntil && { shipped: shippedPer1000(pathDelta(cpuStart.receiver, shippedUntil)) }),
   };
+  infoConnection?.disconnect();
   process.stdout.write(`${JSON.stringify(result)}\n`);
-  // Outside the measurement: export what is buffered, for the spans-per-message count (not towards a dead collector).
-  if (process.env['BENCH_FLUSH'] !== '0') await flushSpans();
+}
+
+function shippedPer1000(paths: ReturnType<typeof pathDelta>): NonNullable<ChildResult['shipped']> {
+  const per1000 = (value: number) => (value / MESSAGES) * 1000;
+  let requests = 0;
+  let bytes = 0;
+  let items = 0;
+  let spans = 0;
+  let malformed = 0;
+  let sampled = 0;
+  for (const count of Object.values(paths)) {
+    requests += count.requests;
+    bytes += count.bytes;
+    malformed += count.malformed;
+    sampled += count.sampled;
+    // Items per request from the sampled decodes, times the requests.
+    if (count.sampled > 0) {
+      items += (count.sampledItems / count.sampled) * count.requests;
+      spans += (count.sampledSpans / count.sampled) * count.requests;
+    }
+  }
+  return {
+    requests: per1000(requests),
+    kib: per1000(bytes) / 1024,
+    ...(sampled > 0 && { items: per1000(items), spans: per1000(spans) }),
+    malformed,
+  };
 }
 
 main().then(
