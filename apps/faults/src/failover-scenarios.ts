@@ -181,8 +181,10 @@ export async function failover({ seconds, rate }: FailoverDurations, topology: F
       await delay((seconds * 1000) / 3);
       linesAtKill.api = apiApp.lines.length;
       linesAtKill.consumer = consumerApp.lines.length;
-      killedAt = Date.now();
-      return set.killPrimary();
+      const result = await set.killPrimary();
+      // The harness finds the primary before it kills it: the kill was failoverMs before the promotion was seen.
+      killedAt = Date.now() - result.failoverMs;
+      return result;
     })();
     const [sent, killed] = await Promise.all([load, kill]);
 
@@ -201,6 +203,8 @@ export async function failover({ seconds, rate }: FailoverDurations, topology: F
     const first = afterKill.find((request) => request.status === 202 && stored.has(request.id as string));
     const recoveredAt = first ? Math.max(first.answeredAt, ...(stored.get(first.id as string) ?? []).filter(Number.isFinite)) : undefined;
     const recoveryMs = recoveredAt === undefined ? undefined : recoveredAt - killedAt;
+    // With partitions only the killed primary's share is refused: the last refusal says when that share came back.
+    const lastRefused = afterKill.filter((request) => request.status !== 202).at(-1);
     const between = afterKill.filter((request) => recoveredAt === undefined || request.sentAt < recoveredAt);
     const refused = (requests: Sent[]) => requests.filter((request) => request.status === 503).length;
     const failed = (requests: Sent[]) => requests.filter((request) => request.status !== 202 && request.status !== 503).length;
@@ -212,10 +216,20 @@ export async function failover({ seconds, rate }: FailoverDurations, topology: F
     const beforeKill = lostItems.filter((request) => request.answeredAt <= killedAt + 50).length;
     const twice = [...stored.values()].filter((times) => times.length > 1).length;
 
-    // SIGTERM makes both apps export their last spans before the traces are checked.
+    // The spans of the last items are exported on schedule (OTEL_BSP_SCHEDULE_DELAY) before the apps are stopped:
+    // the traces below do not depend on the flush at shutdown, which is checked on its own.
+    await delay(2500);
     const trouble = [...troubleSince(apiApp, linesAtKill.api), ...troubleSince(consumerApp, linesAtKill.consumer)];
+    const linesAtStop = { api: apiApp.lines.length, consumer: consumerApp.lines.length };
     await Promise.all([apiApp.stop(), consumerApp.stop()]);
-    const traces = oneTraceEach(receiver, apiApp.lines, accepted.filter((request) => stored.has(request.id as string)));
+    const shutdownOf = (app: ServedApp, from: number) => {
+      const errors = app.lines.slice(from).filter((line) => /"level":(50|60)/.test(line));
+      const exit = app.process.exitCode ?? app.process.signalCode;
+      return { clean: exit === 0 && errors.length === 0, text: `exit ${exit}${errors.length > 0 ? `, ${errors.length} error line(s): ${errorMessage(errors[0])}` : ''}` };
+    };
+    const apiShutdown = shutdownOf(apiApp, linesAtStop.api);
+    const consumerShutdown = shutdownOf(consumerApp, linesAtStop.consumer);
+    const traces = oneTraceEach(receiver, apiApp.lines, consumerApp.lines, accepted.filter((request) => stored.has(request.id as string)));
 
     if (trouble.length > 0) console.log(`  warnings and errors after the kill:\n${trouble.join('\n')}`);
     const recovered = recoveryMs !== undefined && recoveryMs <= RECOVERY_GOAL_MS;
@@ -224,7 +238,7 @@ export async function failover({ seconds, rate }: FailoverDurations, topology: F
       {
         scenario,
         name: 'from the kill until an item is published and consumed again (first 202 after the kill that was stored); both apps alive at the end',
-        value: `${recoveryMs === undefined ? 'never' : ms(recoveryMs)}; items-api ${apiAlive ? 'alive' : 'DEAD'}, redis-consumer ${consumerAlive ? 'alive' : 'DEAD'}`,
+        value: `${recoveryMs === undefined ? 'never' : ms(recoveryMs)} (last refused request sent ${lastRefused ? ms(lastRefused.sentAt - killedAt) : '—'} after the kill); items-api ${apiAlive ? 'alive' : 'DEAD'}, redis-consumer ${consumerAlive ? 'alive' : 'DEAD'}`,
         goal: `≤ ${ms(RECOVERY_GOAL_MS)}; both alive`,
         pass: recovered && apiAlive && consumerAlive,
       },
@@ -253,8 +267,15 @@ export async function failover({ seconds, rate }: FailoverDurations, topology: F
           },
       {
         scenario,
+        name: 'SIGTERM after the failover: items-api; redis-consumer',
+        value: `${apiShutdown.text}; ${consumerShutdown.text}`,
+        goal: 'exit 0, no error logged',
+        pass: apiShutdown.clean && consumerShutdown.clean,
+      },
+      {
+        scenario,
         name: 'stored items whose trace is one trace (PRODUCER send item.created → CONSUMER process item.created child)',
-        value: `${traces.whole} of ${traces.checked}${traces.unknown > 0 ? ` (${traces.unknown} without a PRODUCER span received)` : ''}`,
+        value: `${traces.whole} of ${traces.checked}${traces.whole === traces.checked ? '' : ` (not: ${traces.unknown} no PRODUCER span received; ${traces.otherTrace} stored under another trace; ${traces.noConsumer} same trace, no CONSUMER child received)`}`,
         goal: 'all',
         pass: traces.checked > 0 && traces.whole === traces.checked,
       },
@@ -271,16 +292,21 @@ export async function failover({ seconds, rate }: FailoverDurations, topology: F
  * For each stored item: its request's trace (items-api's `request completed` line with its request_id), the PRODUCER
  * `send item.created` span in that trace, and a CONSUMER `process item.created` span of the same trace whose parent it is.
  */
-function oneTraceEach(receiver: OtlpTraceReceiver, apiLines: readonly string[], stored: readonly Sent[]): { whole: number; checked: number; unknown: number } {
+function oneTraceEach(
+  receiver: OtlpTraceReceiver,
+  apiLines: readonly string[],
+  consumerLines: readonly string[],
+  stored: readonly Sent[],
+): { whole: number; checked: number; unknown: number; otherTrace: number; noConsumer: number } {
   const traceOfRequest = new Map<string, string>();
-  for (const line of apiLines) {
-    if (!line.includes('"request completed"')) continue;
-    try {
-      const entry = JSON.parse(line) as { request_id?: string; trace_id?: string };
-      if (entry.request_id && entry.trace_id) traceOfRequest.set(entry.request_id, entry.trace_id);
-    } catch {
-      // not a JSON line
-    }
+  for (const entry of jsonLines(apiLines, '"request completed"')) {
+    if (entry['request_id'] && entry['trace_id']) traceOfRequest.set(String(entry['request_id']), String(entry['trace_id']));
+  }
+  // The trace(s) the consumer logged each item stored under.
+  const storedTraces = new Map<string, string[]>();
+  for (const entry of jsonLines(consumerLines, 'stored item:')) {
+    const id = String(entry['item_id']);
+    storedTraces.set(id, [...(storedTraces.get(id) ?? []), String(entry['trace_id'])]);
   }
   const producers = new Map<string, string[]>();
   const consumers = new Map<string, string[]>();
@@ -292,6 +318,8 @@ function oneTraceEach(receiver: OtlpTraceReceiver, apiLines: readonly string[], 
   }
   let whole = 0;
   let unknown = 0;
+  let otherTrace = 0;
+  let noConsumer = 0;
   for (const request of stored) {
     const traceId = traceOfRequest.get(request.requestId as string);
     const producerIds = traceId === undefined ? undefined : producers.get(traceId);
@@ -301,6 +329,33 @@ function oneTraceEach(receiver: OtlpTraceReceiver, apiLines: readonly string[], 
     }
     const parents = consumers.get(traceId) ?? [];
     if (producerIds.some((spanId) => parents.includes(spanId))) whole++;
+    else if ((storedTraces.get(request.id as string) ?? []).some((logged) => logged !== traceId)) otherTrace++;
+    else noConsumer++;
   }
-  return { whole, checked: stored.length, unknown };
+  return { whole, checked: stored.length, unknown, otherTrace, noConsumer };
+}
+
+/** An error log line's message and the top of its stack, short. */
+function errorMessage(line: string): string {
+  try {
+    const entry = JSON.parse(line) as { msg?: string; err?: { message?: string; stack?: string } };
+    const stack = entry.err?.stack?.split('\n').slice(0, 2).map((part) => part.trim()).join(' ') ?? '';
+    return [...new Set([entry.msg, entry.err?.message, stack].filter(Boolean))].join(' — ').slice(0, 300).replace(/\|/g, '\\|');
+  } catch {
+    return line.slice(0, 200).replace(/\|/g, '\\|');
+  }
+}
+
+/** The JSON log lines among `lines` that contain `marker`, parsed. */
+function jsonLines(lines: readonly string[], marker: string): Record<string, unknown>[] {
+  const entries: Record<string, unknown>[] = [];
+  for (const line of lines) {
+    if (!line.includes(marker)) continue;
+    try {
+      entries.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a JSON line
+    }
+  }
+  return entries;
 }
