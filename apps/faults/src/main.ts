@@ -1,6 +1,6 @@
 // `npm run faults`: the fault suite. Starts the built apps as processes against a private redis-server and an OTLP
 // endpoint it controls, injects each fault (Redis outage, steady load, dead collector, SIGTERM under load, bad
-// input, deeply nested hostile messages), prints the figures as a table and writes them to docs/reliability.md.
+// input, deeply nested hostile messages, a Sentinel or Cluster primary killed), prints the figures as a table and writes them to docs/reliability.md.
 // Exits 1 when a goal is missed.
 import { cpus } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKSPACE_ROOT } from '@nest-redis-otel/testing';
 import { badInput } from './bad-input';
+import { failover, type FailoverDurations } from './failover-scenarios';
 import { deepNesting } from './hostile-scenarios';
 import { type Figure, figuresTable, SECTION_END, SECTION_START, withSection } from './figures';
 import { type Durations, deadCollector, redisOutage, shutdownUnderLoad, steadyRun } from './scenarios';
@@ -32,12 +33,16 @@ const SMOKE: Durations = {
 };
 const STREAMS_FULL: StreamsDurations = { seconds: 60, rate: 1000, backlog: 20_000 };
 const STREAMS_SMOKE: StreamsDurations = { seconds: 6, rate: 100, backlog: 500 };
+// Failover: the primary is killed after a third of the load.
+const FAILOVER_FULL: FailoverDurations = { seconds: 20, rate: 200 };
+const FAILOVER_SMOKE: FailoverDurations = { seconds: 6, rate: 50 };
 const REPORT = join(WORKSPACE_ROOT, 'docs', 'reliability.md');
 // A smoke run's figures are not the documented ones: they go to the untracked tmp/ unless --out says otherwise.
 const SMOKE_REPORT = join(WORKSPACE_ROOT, 'tmp', 'reliability.smoke.md');
 
 async function main(): Promise<number> {
-  // --only <text>: the scenarios whose label contains it (while working on one); the report is then not written.
+  // --only <text>: the scenarios whose label contains it (while working on one); the report is then not written,
+  // unless --out names a file for it.
   const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } } });
   const durations = values.smoke ? SMOKE : FULL;
   const figures: Figure[] = [];
@@ -77,6 +82,14 @@ async function main(): Promise<number> {
   const streams = values.smoke ? STREAMS_SMOKE : STREAMS_FULL;
   await run(`streams: consumer killed, Redis restarted (${streams.rate}/s × ${streams.seconds} s)`, () => streamsKillAndRestart(streams));
   await run(`streams: 1 and 3 replicas (${streams.backlog} entries)`, () => streamsReplicas(streams));
+  const failoverDurations = values.smoke ? FAILOVER_SMOKE : FAILOVER_FULL;
+  for (const topology of ['sentinel', 'cluster'] as const) {
+    for (const transport of ['pubsub', 'streams'] as const) {
+      await run(`failover: ${topology}, ${transport} (${failoverDurations.rate}/s × ${failoverDurations.seconds} s)`, () =>
+        failover(failoverDurations, topology, transport),
+      );
+    }
+  }
 
   const table = figuresTable(figures);
   console.log(`\n${table}\n`);
@@ -89,7 +102,7 @@ async function main(): Promise<number> {
     SECTION_END,
   ].join('\n');
   const target = values.out ?? (values.smoke ? SMOKE_REPORT : REPORT);
-  if (values.only) console.log('--only: the report is left as it was');
+  if (values.only && !values.out) console.log('--only: the report is left as it was');
   else {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, withSection(readFileSafe(target), section));
