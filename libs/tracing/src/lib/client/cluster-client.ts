@@ -34,16 +34,31 @@ type Callback = (error?: Error | null, result?: unknown) => void;
  * Pattern subscriptions do not exist in sharded pub/sub.
  */
 export function shardedPubSub(cluster: Cluster, globalChannels: ReadonlySet<string> = new Set()): Redis {
+  /** The sharded channels subscribed through this connection: an unsubscribe naming none names these. */
+  const subscribed = new Set<string>();
+  /** A command that throws instead of rejecting (ioredis does for a slot it no longer maps) rejects here. */
+  const attempt = (send: () => Promise<unknown>) => {
+    try {
+      return send();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   /** Channels split into sharded and global ones; a trailing callback goes with the last command sent. */
-  const split = (args: unknown[], sharded: (channels: string[], callback?: Callback) => Promise<unknown>, global: (channels: string[], callback?: Callback) => Promise<unknown>) => {
+  const split = (
+    args: unknown[],
+    sharded: (channels: string[]) => Promise<unknown>,
+    global: (channels: string[]) => Promise<unknown>,
+    whenNone: { sharded: () => string[] },
+  ) => {
     const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as Callback) : undefined;
     const channels = args as string[];
     const plain = channels.filter((channel) => globalChannels.has(channel));
-    const shardedChannels = channels.filter((channel) => !globalChannels.has(channel));
-    // No channel named: all of them, of both kinds.
+    // No channel named: all of them, of both kinds (SUNSUBSCRIBE without a channel has no slot to be sent to).
+    const shardedChannels = channels.length === 0 ? whenNone.sharded() : channels.filter((channel) => !globalChannels.has(channel));
     const sent = [
-      ...(shardedChannels.length > 0 || channels.length === 0 ? [sharded(shardedChannels)] : []),
-      ...(plain.length > 0 || channels.length === 0 ? [global(plain)] : []),
+      ...(shardedChannels.length > 0 ? [attempt(() => sharded(shardedChannels))] : []),
+      ...(plain.length > 0 || channels.length === 0 ? [attempt(() => global(plain))] : []),
     ];
     const all = Promise.all(sent);
     if (callback) all.then((results) => callback(null, results[results.length - 1]), (error: Error) => callback(error));
@@ -54,16 +69,32 @@ export function shardedPubSub(cluster: Cluster, globalChannels: ReadonlySet<stri
       switch (property) {
         case 'publish':
           return (channel: string, message: string, callback?: Callback) => {
-            const sent = globalChannels.has(channel) ? target.publish(channel, message) : target.spublish(channel, message);
+            const sent = attempt(() => (globalChannels.has(channel) ? target.publish(channel, message) : target.spublish(channel, message)));
             if (callback) sent.then((receivers) => callback(null, receivers), (error: Error) => callback(error));
             return sent;
           };
         case 'subscribe':
           return (...args: unknown[]) =>
-            split(args, (channels) => target.ssubscribe(...channels), (channels) => target.subscribe(...channels));
+            split(
+              args,
+              (channels) => {
+                channels.forEach((channel) => subscribed.add(channel));
+                return target.ssubscribe(...channels);
+              },
+              (channels) => target.subscribe(...channels),
+              { sharded: () => [] },
+            );
         case 'unsubscribe':
           return (...args: unknown[]) =>
-            split(args, (channels) => target.sunsubscribe(...channels), (channels) => target.unsubscribe(...channels));
+            split(
+              args,
+              (channels) => {
+                channels.forEach((channel) => subscribed.delete(channel));
+                return target.sunsubscribe(...channels);
+              },
+              (channels) => target.unsubscribe(...channels),
+              { sharded: () => [...subscribed] },
+            );
         case 'psubscribe':
           throw new Error('Sharded pub/sub has no pattern subscriptions (wildcards): use the cluster pub/sub mode "global"');
       }
