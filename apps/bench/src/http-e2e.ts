@@ -48,8 +48,9 @@ const ITEM_BODY = JSON.stringify({ name: 'Blue mug', price: 12.5 });
 const OBSERVE_PRELOAD = join(__dirname, 'observe-preload.cjs');
 const SAMPLING_ENV: Record<Sampling, Record<string, string>> = {
   off: { OTEL_SDK_DISABLED: 'true' },
-  '100 %': {},
-  '0 %': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' },
+  // Explicit, so that the rows mean the same whatever the SDK's default export thread is.
+  '100 %': { OTEL_SPAN_EXPORT_THREAD: 'main' },
+  '0 %': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0', OTEL_SPAN_EXPORT_THREAD: 'main' },
   worker: { OTEL_SPAN_EXPORT_THREAD: 'worker' },
   observe: { OTEL_SDK_DISABLED: 'true', BENCH_OBSERVE: 'defaults', NODE_OPTIONS: `--require ${OBSERVE_PRELOAD}` },
   'observe all': { OTEL_SDK_DISABLED: 'true', BENCH_OBSERVE: 'all', NODE_OPTIONS: `--require ${OBSERVE_PRELOAD}` },

@@ -121,6 +121,8 @@ function runChild(variant: Variant, redisUrl: string, collectors: Collectors, me
         ...(variant.otlpHttp && { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collectors.countingUrl}/v1/traces` }),
         OBSERVE_ENDPOINT: collectors.countingUrl,
         OTEL_METRICS_EXPORTER: 'none',
+        // Explicit, so that the rows mean the same whatever the SDK's default export thread is (worker rows override it).
+        OTEL_SPAN_EXPORT_THREAD: 'main',
         ...(counting && { BENCH_RECEIVER_URL: collectors.countingUrl }),
         ...(variant.observe && { BENCH_OBSERVE: variant.observe }),
         ...variant.env,
