@@ -112,3 +112,21 @@ export function shardedPubSub(cluster: Cluster, globalChannels: ReadonlySet<stri
     },
   }) as unknown as Redis;
 }
+
+/**
+ * A Sentinel connection whose `quit()` also disconnects it: with `failoverDetector`, ioredis 5's QUIT leaves the
+ * detector's subscriptions to the sentinels open (only `disconnect()` cleans them up), so a closed client kept
+ * reconnecting to the sentinels and kept its process alive (found by a test process that would not exit).
+ */
+export function quitClosesSentinels<T extends Redis>(client: T): T {
+  if (!(client.options as { sentinels?: unknown[] }).sentinels?.length) return client;
+  const quit = client.quit.bind(client) as () => Promise<'OK'>;
+  client.quit = (async () => {
+    try {
+      return await quit();
+    } finally {
+      client.disconnect();
+    }
+  }) as T['quit'];
+  return client;
+}

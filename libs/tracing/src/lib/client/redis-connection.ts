@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_REDIS_URL } from '../constants';
-import { clusterOf } from './cluster-client';
+import { clusterOf, quitClosesSentinels } from './cluster-client';
 import { redisTopologyOptions } from './redis-connection.options';
 import type { RedisTopology } from './redis-topology';
 import { OutageLog } from './outage-log';
@@ -25,7 +25,7 @@ function connect(topology: RedisTopology, options: RedisOptions): Redis {
   if ('url' in topology) return new Redis(topology.url, options);
   const { retryAttempts: _attempts, retryDelay: _delay, ...topologyOptions } = redisTopologyOptions(topology);
   const cluster = clusterOf(topologyOptions);
-  if (!cluster) return new Redis({ ...(topologyOptions as RedisOptions), ...options });
+  if (!cluster) return quitClosesSentinels(new Redis({ ...(topologyOptions as RedisOptions), ...options }));
   const { lazyConnect, enableOfflineQueue, maxRetriesPerRequest, ...nodeOptions } = options;
   return new Cluster(cluster.nodes, {
     ...cluster.options,

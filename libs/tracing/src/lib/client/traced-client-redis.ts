@@ -12,7 +12,7 @@ import { redisNodeAttributes } from '../messaging/redis-node';
 import { unwrapRecord } from '../messaging/redis-record';
 import { DeliveryAccounting } from './delivery-accounting';
 import { collapseOutageLogs } from './outage-log';
-import { clusterOf, createClusterClient } from './cluster-client';
+import { clusterOf, createClusterClient, quitClosesSentinels } from './cluster-client';
 import { redisConnectionOptions, redisTopologyOptions } from './redis-connection.options';
 import { type RedisTopology, splitTopology } from './redis-topology';
 import { RedisRecordSerializer } from './redis-record.serializer';
@@ -46,7 +46,7 @@ export class TracedClientRedis extends ClientRedis {
   /** An ioredis `Cluster` when the options carry one (`redisTopologyOptions({ cluster })`), else Nest's `Redis`. */
   override async createClient(): Promise<Redis> {
     const cluster = clusterOf(this.options);
-    return cluster ? createClusterClient(cluster, (times) => this.createRetryStrategy(times)) : super.createClient();
+    return cluster ? createClusterClient(cluster, (times) => this.createRetryStrategy(times)) : quitClosesSentinels(await super.createClient());
   }
 
   /** Whether PUBLISH's answer on `channel` counts all its subscribers: not for plain pub/sub on a cluster. */

@@ -16,7 +16,7 @@ import { redisNodeAttributes } from '../messaging/redis-node';
 import { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from '../messaging/message-deadline';
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
-import { clusterOf, createClusterClient } from '../client/cluster-client';
+import { clusterOf, createClusterClient, quitClosesSentinels } from '../client/cluster-client';
 import { redisConnectionOptions, redisTopologyOptions } from '../client/redis-connection.options';
 import { type RedisTopology, splitTopology } from '../client/redis-topology';
 import { type ChannelMessage, type DeadLetterOptions, DeadLetterList } from './dead-letter-list';
@@ -113,7 +113,7 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
   /** An ioredis `Cluster` when the options carry one (`redisTopologyOptions({ cluster })`), else Nest's `Redis`. */
   override async createRedisClient(): Promise<Redis> {
     const cluster = clusterOf(this.options);
-    return cluster ? createClusterClient(cluster, (times) => this.createRetryStrategy(times)) : super.createRedisClient();
+    return cluster ? createClusterClient(cluster, (times) => this.createRetryStrategy(times)) : quitClosesSentinels(await super.createRedisClient());
   }
 
   /**
