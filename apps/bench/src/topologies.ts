@@ -10,7 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { type ClientProxy, EventPattern, Payload } from '@nestjs/microservices';
 import { ClientRedisStreams, ServerRedisStreams } from '@nest-redis-otel/streams-transport';
 import { type RedisTopology, TracedClientRedis, TracedServerRedis, redisTopologyOptions } from '@nest-redis-otel/tracing';
-import { type HostPort, startRedisCluster, startRedisTestServer, stopAllRedisTopologies } from '@nest-redis-otel/testing';
+import { type HostPort, startRedisCluster, startRedisSentinel, startRedisTestServer, stopAllRedisTopologies } from '@nest-redis-otel/testing';
 import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
 
@@ -51,14 +51,23 @@ async function redisCpu(nodes: readonly HostPort[]): Promise<number[]> {
   );
 }
 
-async function measure(name: string, topology: RedisTopology, primaries: readonly HostPort[], transport: 'pubsub' | 'streams', messages: number, partitions = 1): Promise<Row> {
+async function measure(
+  name: string,
+  topology: RedisTopology,
+  primaries: readonly HostPort[],
+  transport: 'pubsub' | 'streams',
+  messages: number,
+  { partitions = 1, waitReplicas = 0 }: { partitions?: number; waitReplicas?: number } = {},
+): Promise<Row> {
   const prefix = `bench-${Date.now()}:`;
   const server =
     transport === 'streams'
       ? new ServerRedisStreams({ ...topology, group: 'bench', streamPrefix: prefix, partitions, concurrency: 64 })
       : new TracedServerRedis(redisTopologyOptions(topology));
   const client: Pick<ClientProxy, 'connect' | 'close' | 'emit'> =
-    transport === 'streams' ? new ClientRedisStreams({ ...topology, streamPrefix: prefix, partitions }) : new TracedClientRedis(redisTopologyOptions(topology));
+    transport === 'streams'
+      ? new ClientRedisStreams({ ...topology, streamPrefix: prefix, partitions, waitReplicas, waitTimeoutMs: 1000 })
+      : new TracedClientRedis(redisTopologyOptions(topology));
   const app = await NestFactory.createMicroservice(BenchModule, { strategy: server, logger: false });
   await app.listen();
   await client.connect();
@@ -100,6 +109,7 @@ async function main(): Promise<void> {
   const messages = Number(values.messages ?? 20_000);
   const single = await startRedisTestServer({ requirePrivate: true });
   const cluster = await startRedisCluster({ primaries: 3, replicasPerPrimary: 1 });
+  const sentinel = await startRedisSentinel({ replicas: 1 });
   const rows: Row[] = [];
   try {
     const one: RedisTopology = { url: single.url };
@@ -111,10 +121,14 @@ async function main(): Promise<void> {
       rows.push(await measure('pub/sub, cluster of 3, sharded', { cluster: { nodes, pubsub: 'sharded' } }, primaries, 'pubsub', messages));
       rows.push(await measure('pub/sub, cluster of 3, global', { cluster: { nodes, pubsub: 'global' } }, primaries, 'pubsub', messages));
       rows.push(await measure('Streams, one Redis', one, singleNode, 'streams', messages));
-      rows.push(await measure('Streams, cluster of 3, 3 partitions', { cluster: { nodes } }, primaries, 'streams', messages, 3));
+      rows.push(await measure('Streams, cluster of 3, 3 partitions', { cluster: { nodes } }, primaries, 'streams', messages, { partitions: 3 }));
+      const watched: RedisTopology = { sentinel: { sentinels: sentinel.sentinels, name: sentinel.masterName } };
+      const primary = [await sentinel.primary()];
+      rows.push(await measure('Streams, Sentinel (primary + 1 replica)', watched, primary, 'streams', messages));
+      rows.push(await measure('Streams, Sentinel (primary + 1 replica), WAIT 1 replica', watched, primary, 'streams', messages, { waitReplicas: 1 }));
     }
   } finally {
-    await Promise.all([single.stop(), cluster.stop()]);
+    await Promise.all([single.stop(), cluster.stop(), sentinel.stop()]);
     await stopAllRedisTopologies();
   }
   const names = [...new Set(rows.map((row) => row.name))];

@@ -38,7 +38,13 @@ export class AppModule implements NestModule, OnApplicationBootstrap {
           {
             name: ITEMS_CLIENT,
             ...(config.messagingTransport === 'streams'
-              ? redisStreamsClient({ ...config.redis, maxStreamLength: config.streamsMaxLength, partitions: config.streamsPartitions })
+              ? redisStreamsClient({
+                  ...config.redis,
+                  maxStreamLength: config.streamsMaxLength,
+                  partitions: config.streamsPartitions,
+                  waitReplicas: config.streamsWaitReplicas,
+                  waitTimeoutMs: config.streamsWaitTimeoutMs,
+                })
               : tracedRedisClient(config.redis)),
           },
         ]),

@@ -4,7 +4,7 @@ describe('items-api configuration', () => {
   it('has working defaults', () => {
     expect(loadConfig({})).toEqual({
       port: 3000,
-      redisUrl: 'redis://localhost:6379',
+      redis: { url: 'redis://localhost:6379' },
       replyTimeoutMs: 5000,
       publishTimeoutMs: 1500,
       clockSkewAllowanceMs: 100,
@@ -12,6 +12,9 @@ describe('items-api configuration', () => {
       traceContextValidation: false,
       messagingTransport: 'pubsub',
       streamsMaxLength: 100_000,
+      streamsPartitions: 1,
+      streamsWaitReplicas: 0,
+      streamsWaitTimeoutMs: 100,
     });
   });
 
@@ -25,15 +28,21 @@ describe('items-api configuration', () => {
         CLOCK_SKEW_ALLOWANCE_MS: '20',
         MESSAGING_TRANSPORT: 'streams',
         STREAMS_MAX_LENGTH: '5000',
+        STREAMS_PARTITIONS: '6',
+        STREAMS_WAIT_REPLICAS: '1',
+        STREAMS_WAIT_TIMEOUT_MS: '50',
       }),
     ).toMatchObject({
       port: 8080,
-      redisUrl: 'redis://cache:6380/2',
+      redis: { url: 'redis://cache:6380/2' },
       replyTimeoutMs: 250,
       publishTimeoutMs: 100,
       clockSkewAllowanceMs: 20,
       messagingTransport: 'streams',
       streamsMaxLength: 5000,
+      streamsPartitions: 6,
+      streamsWaitReplicas: 1,
+      streamsWaitTimeoutMs: 50,
     });
   });
 
@@ -49,6 +58,9 @@ describe('items-api configuration', () => {
     [{ STREAMS_MAX_LENGTH: '10' }, /STREAMS_MAX_LENGTH="10" is invalid/],
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL "localhost:6379" must start with redis:\/\//],
     [{ REDIS_URL: 'not a url' }, /REDIS_URL "not a url" is not a URL/],
+    [{ STREAMS_PARTITIONS: '0' }, /STREAMS_PARTITIONS="0" is invalid/],
+    [{ STREAMS_WAIT_REPLICAS: '1', STREAMS_WAIT_TIMEOUT_MS: '1500' }, /STREAMS_WAIT_TIMEOUT_MS=1500 must be less than PUBLISH_TIMEOUT_MS=1500/],
+    [{ REDIS_URL: 'redis://a', REDIS_CLUSTER_NODES: 'n:1' }, /REDIS_URL and REDIS_CLUSTER_NODES are both set/],
   ])('rejects %j with an error naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

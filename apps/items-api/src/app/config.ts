@@ -26,6 +26,9 @@ export interface AppConfig {
   streamsMaxLength: number;
   /** Streams only: streams per pattern (set the same in redis-consumer); entries go to them in turn. */
   streamsPartitions: number;
+  /** Streams only: replicas that must have an entry (`WAIT`) before it counts as accepted; 0: do not wait. */
+  streamsWaitReplicas: number;
+  streamsWaitTimeoutMs: number;
 }
 
 /** Reads and validates the environment; throws an error naming the bad variable. */
@@ -38,6 +41,12 @@ export function loadConfig(env: Environment = process.env): AppConfig {
       `PUBLISH_TIMEOUT_MS=${publishTimeoutMs} must be more than twice CLOCK_SKEW_ALLOWANCE_MS=${clockSkewAllowanceMs}: raise the first or lower the second`,
     );
   }
+  // The WAIT is part of taking the message: it must end before the request's publish deadline.
+  const streamsWaitReplicas = envInteger(env, 'STREAMS_WAIT_REPLICAS', 0, 0, 16);
+  const streamsWaitTimeoutMs = envInteger(env, 'STREAMS_WAIT_TIMEOUT_MS', 100, 1, 60_000);
+  if (streamsWaitReplicas > 0 && streamsWaitTimeoutMs >= publishTimeoutMs) {
+    throw new Error(`STREAMS_WAIT_TIMEOUT_MS=${streamsWaitTimeoutMs} must be less than PUBLISH_TIMEOUT_MS=${publishTimeoutMs}`);
+  }
   return {
     port: envInteger(env, 'PORT', 3000, 0, 65535),
     redis: envRedisTopology(env),
@@ -49,5 +58,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     messagingTransport: envChoice(env, 'MESSAGING_TRANSPORT', ['pubsub', 'streams']),
     streamsMaxLength: envInteger(env, 'STREAMS_MAX_LENGTH', 100_000, 1000, 1_000_000_000),
     streamsPartitions: envInteger(env, 'STREAMS_PARTITIONS', 1, 1, 256),
+    streamsWaitReplicas,
+    streamsWaitTimeoutMs,
   };
 }

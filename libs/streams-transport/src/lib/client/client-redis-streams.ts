@@ -15,7 +15,7 @@ import {
   type RedisTopology,
 } from '@nest-redis-otel/tracing';
 import { endMessageSpan, finishMessageSpan, MessageSpans, recordMessageFailure, redisNodeAttributes, splitTopology, unwrapRecord } from '@nest-redis-otel/tracing/internal';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import {
   ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE,
@@ -40,6 +40,15 @@ export interface ClientRedisStreamsOptions {
   partitions?: number;
   /** Streams are trimmed to about this many entries on each XADD (`MAXLEN ~`). */
   maxStreamLength?: number;
+  /**
+   * After each XADD, `WAIT` for this many replicas of the stream's primary to have it (default 0: do not wait). An
+   * entry fewer replicas confirm within `waitTimeoutMs` fails the `emit`/`send` (it may still be there: retry with
+   * the same idempotency key). Redis replication is asynchronous: without it, a primary that dies right after
+   * acknowledging an XADD can lose the entry in a failover. See docs/transports.md ("Failover, measured").
+   */
+  waitReplicas?: number;
+  /** How long `waitReplicas` waits (ms). Default 100. */
+  waitTimeoutMs?: number;
   tracing?: MessagingTracingOptions;
 }
 
@@ -74,6 +83,8 @@ export class ClientRedisStreams extends ClientProxy {
       partitions: checkPartitions(options.partitions ?? 1),
       streamPrefix: options.streamPrefix ?? DEFAULT_STREAM_PREFIX,
       maxStreamLength: options.maxStreamLength ?? DEFAULT_MAX_STREAM_LENGTH,
+      waitReplicas: checkWait('waitReplicas', options.waitReplicas ?? 0, 0, 16),
+      waitTimeoutMs: checkWait('waitTimeoutMs', options.waitTimeoutMs ?? 100, 1, 60_000),
     };
     this.messageSpans = new MessageSpans(options.tracing);
   }
@@ -176,6 +187,23 @@ export class ClientRedisStreams extends ClientProxy {
     const stream = this.streamFor(pattern);
     const commands = this.commands as Redis;
     span.setAttributes(redisNodeAttributes(commands, stream));
+    const entryId = await this.write(commands, stream, fields, request);
+    if (this.options.waitReplicas > 0) await this.awaitReplicas(commands, stream, entryId);
+    return entryId;
+  }
+
+  /** WAIT on the connection that carried the XADD (on a cluster, the pool's connection to the stream's primary). */
+  private async awaitReplicas(commands: Redis, stream: string, entryId: string | null): Promise<void> {
+    const { waitReplicas, waitTimeoutMs } = this.options;
+    const node = 'cluster' in this.options.target ? primaryConnectionOf(commands, stream) : commands;
+    if (!node) throw new Error(`entry ${entryId} of ${stream}: no connection to its primary to WAIT on (the cluster is changing): not confirmed durable`);
+    const replicas = await node.wait(waitReplicas, waitTimeoutMs);
+    if (replicas < waitReplicas) {
+      throw new Error(`entry ${entryId} of ${stream} reached ${replicas} of ${waitReplicas} replica(s) within ${waitTimeoutMs} ms: not confirmed durable`);
+    }
+  }
+
+  private async write(commands: Redis, stream: string, fields: string[], request?: { id: string; reply: string }): Promise<string | null> {
     if (!request) return commands.xadd(stream, 'MAXLEN', '~', this.options.maxStreamLength, '*', ...fields);
     if ('cluster' in this.options.target) {
       // The ticket is in the reply list's slot, the stream in another: no transaction across them. The ticket first,
@@ -245,6 +273,23 @@ export class ClientRedisStreams extends ClientProxy {
   }
 }
 
+
+function checkWait(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name}=${value} is invalid: expected an integer from ${min} to ${max}`);
+  return value;
+}
+
+/**
+ * The cluster's own connection to the primary of `key`'s slot (the one its XADD went through): `Cluster#nodes` are
+ * the pooled connections the cluster sends commands on, so a WAIT there follows the XADD on the same connection.
+ */
+function primaryConnectionOf(commands: Redis, key: string): Redis | undefined {
+  const cluster = commands as unknown as Cluster;
+  const owner = redisNodeAttributes(cluster, key);
+  return cluster
+    .nodes('master')
+    .find((node) => node.options.host === owner['server.address'] && node.options.port === owner['server.port']);
+}
 
 /** The client definition for `ClientsModule.register([{ name, ...redisStreamsClient({ url }) }])`. */
 export function redisStreamsClient(options: ClientRedisStreamsOptions) {
