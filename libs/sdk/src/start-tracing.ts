@@ -50,9 +50,10 @@ export interface StartTracingOptions {
    */
   log?: BootstrapLog;
   /**
-   * Where spans are encoded and exported: `main` (default), the application's thread, with the SDK's
-   * BatchSpanProcessor; or `worker`, a worker thread, the application's thread only copying each ended span to it
-   * (same OTEL_BSP_* bounds). Default: `OTEL_SPAN_EXPORT_THREAD`.
+   * Where spans are encoded and exported: `worker` (default), a worker thread, the application's thread only copying
+   * each ended span to it (same OTEL_BSP_* bounds; drops counted); or `main`, the application's thread, with the
+   * SDK's BatchSpanProcessor. Default: `OTEL_SPAN_EXPORT_THREAD`, else `worker` (chosen by measurement: the emit
+   * loop traced 1.45× faster and its main thread 40 % cheaper; docs/performance.md).
    */
   exportThread?: 'worker' | 'main';
 }
@@ -177,10 +178,10 @@ function exportingProcessor(thread: 'worker' | 'main', logIntervalMs: number, lo
 
 function exportThreadFromEnv(log: BootstrapLog): 'worker' | 'main' {
   const raw = process.env['OTEL_SPAN_EXPORT_THREAD']?.trim();
-  if (!raw) return 'main';
+  if (!raw) return 'worker';
   if ((EXPORT_THREADS as readonly string[]).includes(raw)) return raw as 'worker' | 'main';
-  log('warn', `OTEL_SPAN_EXPORT_THREAD="${raw}" is invalid: expected "main" or "worker"; using main`);
-  return 'main';
+  log('warn', `OTEL_SPAN_EXPORT_THREAD="${raw}" is invalid: expected "worker" or "main"; using worker`);
+  return 'worker';
 }
 
 /**

@@ -24,6 +24,8 @@ const resources = new Map<number, Resource>();
 let queue: Promise<void> = Promise.resolve();
 
 const reply = (message: FromWorkerMessage) => port.postMessage(message);
+// Started with --no-warnings: a warning goes to the main thread's log, in the app's format, not to stderr as text.
+process.on('warning', (warning) => reply({ type: 'warning', text: `${warning.name}: ${warning.message}` }));
 
 port.on('message', (message: ToWorkerMessage) => {
   switch (message.type) {

@@ -89,7 +89,13 @@ export interface FlushAck {
   type: 'flushed';
   id: number;
 }
-export type FromWorkerMessage = BatchAck | FlushAck;
+/** A process warning raised in the worker (its own stderr output is off: the app's log format is the main thread's). */
+export interface WorkerWarning {
+  type: 'warning';
+  text: string;
+}
+
+export type FromWorkerMessage = BatchAck | FlushAck | WorkerWarning;
 
 /** What the worker is started with. */
 export interface ExportWorkerData {

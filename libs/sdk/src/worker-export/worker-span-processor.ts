@@ -333,6 +333,7 @@ export class WorkerSpanProcessor implements SpanProcessor {
 
   private onMessage(message: FromWorkerMessage): void {
     if (message.type === 'batch-done') this.settle(message.id, message.error);
+    else if (message.type === 'warning') this.log.write(`worker-warning ${message.text}`, `OpenTelemetry span export worker: ${message.text}`);
     else this.flushes.get(message.id)?.resolve();
   }
 
@@ -344,8 +345,10 @@ export class WorkerSpanProcessor implements SpanProcessor {
     this.workerStartedAt = performance.now();
     let worker: Worker;
     try {
-      // No execArgv: the worker must not inherit `--import <bootstrap>`, which would start tracing in it.
-      worker = new Worker(this.workerFile, { workerData, execArgv: [] });
+      // Not the app's execArgv: the worker must not inherit `--import <bootstrap>`, which would start tracing in it.
+      // No warnings printed as text: the worker forwards them to the log (the main thread prints its own, e.g. about
+      // NO_COLOR and FORCE_COLOR both set, once).
+      worker = new Worker(this.workerFile, { workerData, execArgv: ['--no-warnings'] });
     } catch (error) {
       this.onWorkerExit(undefined, error);
       return;
