@@ -152,7 +152,7 @@ describe.each(['pubsub', 'streams'])('Redis ACL users of docker/redis-acl.conf, 
   });
 
   it('what the apps send only on rarer paths is allowed too: a ticket deleted on a timeout, a reply pushed by script', async () => {
-    const list = `reply:${crypto.randomUUID()}`;
+    const list = `reply:{${crypto.randomUUID()}}`;
     const ticket = `${list}:${crypto.randomUUID()}`;
     expect(await refusal(redis, ITEMS_API, 'SET', ticket, '1', 'PX', '60000')).toBeUndefined();
     expect(await refusal(redis, ITEMS_API, 'DEL', ticket)).toBeUndefined();
@@ -168,10 +168,10 @@ describe.each(['pubsub', 'streams'])('Redis ACL users of docker/redis-acl.conf, 
     ['read an item', ['HGETALL', 'item:x']],
     ['answer a request (pubsub)', ['PUBLISH', 'item.get.reply', '{}']],
     ['listen to the events', ['SUBSCRIBE', 'item.created']],
-    ['answer a request (streams)', ['LPUSH', 'reply:00000000-0000-0000-0000-000000000000', '{}']],
+    ['answer a request (streams)', ['LPUSH', 'reply:{00000000-0000-0000-0000-000000000000}', '{}']],
     ['read a stream', ['XRANGE', 'stream:item.created', '-', '+']],
     ['write a dead letter', ['XADD', 'stream:dead-letters', '*', 'a', '1']],
-    ['overwrite a reply list (SET reply:<uuid>)', ['SET', 'reply:00000000-0000-0000-0000-000000000000', 'x']],
+    ['overwrite a reply list (SET reply:{<uuid>})', ['SET', 'reply:{00000000-0000-0000-0000-000000000000}', 'x']],
     ['write an item from a script (ACLs hold inside EVAL)', ['EVAL', "return redis.call('HSET', 'item:x', 'name', 'forged')", '0']],
     ['answer a request from a script', ['EVAL', "return redis.call('LPUSH', KEYS[1], '{}')", '1', 'reply:00000000-0000-0000-0000-000000000000']],
     ['list the keys', ['KEYS', '*']],

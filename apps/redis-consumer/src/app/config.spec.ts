@@ -3,7 +3,7 @@ import { loadConfig } from './config';
 describe('redis-consumer configuration', () => {
   it('has working defaults', () => {
     expect(loadConfig({})).toEqual({
-      redisUrl: 'redis://localhost:6379',
+      redis: { url: 'redis://localhost:6379' },
       parentMode: 'parent',
       healthPort: 3001,
       maxMessageBytes: 1048576,
@@ -14,7 +14,7 @@ describe('redis-consumer configuration', () => {
       logging: { level: 'info', format: expect.stringMatching(/^(json|pretty)$/) },
       traceContextValidation: false,
       messagingTransport: 'pubsub',
-      streams: { group: 'redis-consumer', claimIdleMs: 30_000, maxDeliveries: 5, concurrency: 16 },
+      streams: { group: 'redis-consumer', claimIdleMs: 30_000, maxDeliveries: 5, concurrency: 16, partitions: 1 },
     });
   });
 
@@ -38,9 +38,10 @@ describe('redis-consumer configuration', () => {
         STREAMS_CLAIM_IDLE_MS: '5000',
         STREAMS_MAX_DELIVERIES: '3',
         STREAMS_CONCURRENCY: '4',
+        STREAMS_PARTITIONS: '3',
       }),
     ).toEqual({
-      redisUrl: 'rediss://user:pw@cache:6380',
+      redis: { url: 'rediss://user:pw@cache:6380' },
       parentMode: 'link',
       healthPort: 9001,
       maxMessageBytes: 65536,
@@ -51,7 +52,7 @@ describe('redis-consumer configuration', () => {
       logging: { level: 'debug', format: 'json' },
       traceContextValidation: true,
       messagingTransport: 'streams',
-      streams: { group: 'workers', consumer: 'worker-1', claimIdleMs: 5000, maxDeliveries: 3, concurrency: 4 },
+      streams: { group: 'workers', consumer: 'worker-1', claimIdleMs: 5000, maxDeliveries: 3, concurrency: 4, partitions: 3 },
     });
   });
 
