@@ -88,15 +88,15 @@ describe('npm run bench -- --smoke', () => {
       }
     }
     for (const goal of [
-      'emit, traced (100 %) / untraced Nest, 64 in flight',
-      'send → reply, traced (100 %) / untraced Nest, 16 in flight',
-      'HTTP end to end, traced (100 %) / untraced, saturation',
+      'emit, traced (100 %, worker export) / untraced Nest, 64 in flight',
+      'send → reply, traced (100 %, worker export) / untraced Nest, 16 in flight',
+      'HTTP end to end, traced (100 %, worker export) / untraced, saturation',
       'emit, traced (0 %) / untraced Nest, 64 in flight',
       'send → reply, traced (0 %) / untraced Nest, 16 in flight',
       'HTTP end to end, traced (0 %) / untraced, saturation',
-      'emit, ours traced (100 %) / @nestjs/observe shipping everything, 64 in flight',
-      'send → reply, ours traced (100 %) / @nestjs/observe shipping everything, 16 in flight',
-      'HTTP, ours traced (100 %) / @nestjs/observe shipping everything, saturation',
+      'emit, ours traced (100 %, worker export) / @nestjs/observe shipping everything, 64 in flight',
+      'send → reply, ours traced (100 %, worker export) / @nestjs/observe shipping everything, 16 in flight',
+      'HTTP, ours traced (100 %, worker export) / @nestjs/observe shipping everything, saturation',
       'main-thread CPU per message, traced 100 % (worker export) / untraced Nest, emit 64',
       '@nestjs/observe shipping everything really ships, emit',
       '@nestjs/observe shipping everything really ships, send → reply',
