@@ -1,5 +1,4 @@
 // ioredis's own slot function; it ships no types. Both packages build to CommonJS, where `require` is the module.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const calculateSlot = require('cluster-key-slot') as (key: string) => number;
 
 /** Redis Cluster's hash slots. */

@@ -23,7 +23,10 @@ export function createRedisConnection(target: string | RedisTopology = DEFAULT_R
 
 function connect(topology: RedisTopology, options: RedisOptions): Redis {
   if ('url' in topology) return new Redis(topology.url, options);
-  const { retryAttempts: _attempts, retryDelay: _delay, ...topologyOptions } = redisTopologyOptions(topology);
+  // Nest's retry settings are not ioredis options: this connection keeps ioredis's own reconnection.
+  const topologyOptions: Record<string, unknown> = { ...redisTopologyOptions(topology) };
+  delete topologyOptions['retryAttempts'];
+  delete topologyOptions['retryDelay'];
   const cluster = clusterOf(topologyOptions);
   if (!cluster) return quitClosesSentinels(new Redis({ ...(topologyOptions as RedisOptions), ...options }));
   const { lazyConnect, enableOfflineQueue, maxRetriesPerRequest, ...nodeOptions } = options;

@@ -1,7 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
 // ioredis's own slot function; it ships no types. Both packages build to CommonJS, where `require` is the module.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const calculateSlot = require('cluster-key-slot') as (key: string) => number;
 
 /** What this reads of an ioredis `Redis` or `Cluster` (public properties of both). */
