@@ -21,6 +21,15 @@ export function createClusterClient(cluster: ClusterConnection, retryStrategy: (
   return cluster.pubsub === 'sharded' ? shardedPubSub(client, new Set(cluster.globalChannels)) : (client as unknown as Redis);
 }
 
+/**
+ * Whether one known node carries `channel`: without a cluster the connected node, on a cluster the shard of a sharded
+ * channel. A plain channel on a cluster goes to whichever node takes the PUBLISH and is relayed to all: then neither
+ * the node nor PUBLISH's count of subscribers means anything for the channel.
+ */
+export function hasOneNode(cluster: ClusterConnection | undefined, channel: string): boolean {
+  return !cluster || (cluster.pubsub === 'sharded' && !cluster.globalChannels.includes(channel));
+}
+
 /** Events of plain pub/sub and their sharded counterparts. */
 const SHARDED_EVENTS: Readonly<Record<string, string>> = { message: 'smessage', messageBuffer: 'smessageBuffer' };
 const LISTENER_METHODS = new Set(['on', 'addListener', 'once', 'off', 'removeListener', 'prependListener']);

@@ -14,6 +14,14 @@ const RECONNECT_FOREVER = { retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 
  */
 export function redisTopologyOptions(topology: RedisTopology): RedisTransportOptions {
   if ('url' in topology) return redisConnectionOptions(topology.url);
+  return { ...sentinelOrClusterOptions(topology), ...RECONNECT_FOREVER };
+}
+
+/**
+ * The ioredis side of `redisTopologyOptions` for Sentinel (`Redis` options) or a cluster (the `cluster` option), without
+ * Nest's retry settings: what `createRedisConnection` gives ioredis.
+ */
+export function sentinelOrClusterOptions(topology: Exclude<RedisTopology, { url: string }>): RedisTransportOptions {
   if ('sentinel' in topology) {
     const sentinel = topology.sentinel;
     checkAddresses('sentinels', sentinel.sentinels);
@@ -30,7 +38,6 @@ export function redisTopologyOptions(topology: RedisTopology): RedisTransportOpt
       // Subscribes to the sentinels' +switch-master: reconnects to the new primary when it is announced, rather than
       // when the old connection times out.
       failoverDetector: true,
-      ...RECONNECT_FOREVER,
     } as RedisTransportOptions;
   }
   const cluster = topology.cluster;
@@ -47,7 +54,6 @@ export function redisTopologyOptions(topology: RedisTopology): RedisTransportOpt
       pubsub: cluster.pubsub ?? 'sharded',
       globalChannels: [...(cluster.globalChannels ?? [])],
     },
-    ...RECONNECT_FOREVER,
   };
 }
 

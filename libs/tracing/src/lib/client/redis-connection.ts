@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_REDIS_URL } from '../constants';
 import { clusterOf, quitClosesSentinels } from './cluster-client';
-import { redisTopologyOptions } from './redis-connection.options';
+import { sentinelOrClusterOptions } from './redis-connection.options';
 import type { RedisTopology } from './redis-topology';
 import { OutageLog } from './outage-log';
 
@@ -23,10 +23,8 @@ export function createRedisConnection(target: string | RedisTopology = DEFAULT_R
 
 function connect(topology: RedisTopology, options: RedisOptions): Redis {
   if ('url' in topology) return new Redis(topology.url, options);
-  // Nest's retry settings are not ioredis options: this connection keeps ioredis's own reconnection.
-  const topologyOptions: Record<string, unknown> = { ...redisTopologyOptions(topology) };
-  delete topologyOptions['retryAttempts'];
-  delete topologyOptions['retryDelay'];
+  // This connection keeps ioredis's own reconnection (Nest's retry settings are not ioredis's).
+  const topologyOptions = sentinelOrClusterOptions(topology);
   const cluster = clusterOf(topologyOptions);
   if (!cluster) return quitClosesSentinels(new Redis({ ...(topologyOptions as RedisOptions), ...options }));
   const { lazyConnect, enableOfflineQueue, maxRetriesPerRequest, ...nodeOptions } = options;

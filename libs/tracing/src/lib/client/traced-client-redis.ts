@@ -12,7 +12,7 @@ import { redisNodeAttributes } from '../messaging/redis-node';
 import { unwrapRecord } from '../messaging/redis-record';
 import { DeliveryAccounting } from './delivery-accounting';
 import { collapseOutageLogs } from './outage-log';
-import { clusterOf, createClusterClient, quitClosesSentinels } from './cluster-client';
+import { clusterOf, createClusterClient, hasOneNode, quitClosesSentinels } from './cluster-client';
 import { redisConnectionOptions, redisTopologyOptions } from './redis-connection.options';
 import { type RedisTopology, splitTopology } from './redis-topology';
 import { RedisRecordSerializer } from './redis-record.serializer';
@@ -47,12 +47,6 @@ export class TracedClientRedis extends ClientRedis {
   override async createClient(): Promise<Redis> {
     const cluster = clusterOf(this.options);
     return cluster ? createClusterClient(cluster, (times) => this.createRetryStrategy(times)) : quitClosesSentinels(await super.createClient());
-  }
-
-  /** Whether PUBLISH's answer on `channel` counts all its subscribers: not for plain pub/sub on a cluster. */
-  private countsReceivers(channel: string): boolean {
-    const cluster = clusterOf(this.options);
-    return !cluster || (cluster.pubsub === 'sharded' && !cluster.globalChannels.includes(channel));
   }
 
   /** Chained after the hook that injects trace context, never instead of it. */
@@ -122,7 +116,8 @@ export class TracedClientRedis extends ClientRedis {
     recordEnvelopeSize(trace.getSpan(otelContext.active()), message);
     const published = otelContext.with(UNTRACED_CONTEXT, () => this.pubClient.publish(channel, message) as Promise<number>);
     return published.then((receivers) => {
-      this.deliveries.record(channel, this.countsReceivers(channel) ? receivers : undefined);
+      // PUBLISH's answer counts all the channel's subscribers only where one node carries it.
+      this.deliveries.record(channel, hasOneNode(clusterOf(this.options), channel) ? receivers : undefined);
       return undefined as T;
     });
   }
@@ -164,10 +159,8 @@ export class TracedClientRedis extends ClientRedis {
   private startSpan(parent: Context, pattern: unknown, data: unknown): Span | undefined {
     try {
       const destination = this.destinationOf(pattern);
-      // The node that takes the publish: on a cluster, the shard of a sharded channel (a plain PUBLISH goes anywhere).
-      const cluster = clusterOf(this.options);
-      const sharded = cluster?.pubsub === 'sharded' && !cluster.globalChannels.includes(destination);
-      const attributes = !cluster || sharded ? redisNodeAttributes(this.pubClient, destination) : undefined;
+      // The node that takes the publish, where one node carries the channel.
+      const attributes = hasOneNode(clusterOf(this.options), destination) ? redisNodeAttributes(this.pubClient, destination) : undefined;
       return this.messageSpans.startProducer(parent, { destination, data: unwrapRecord(data).data, attributes });
     } catch (error) {
       // Tracing must never cost the application its message: publish untraced.

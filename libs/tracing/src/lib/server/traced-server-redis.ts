@@ -16,7 +16,7 @@ import { redisNodeAttributes } from '../messaging/redis-node';
 import { checkDeadline, DEADLINE_KEY, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS } from '../messaging/message-deadline';
 import type { MessagingTracingOptions } from '../types';
 import { collapseOutageLogs } from '../client/outage-log';
-import { clusterOf, createClusterClient, quitClosesSentinels } from '../client/cluster-client';
+import { clusterOf, createClusterClient, hasOneNode, quitClosesSentinels } from '../client/cluster-client';
 import { redisConnectionOptions, redisTopologyOptions } from '../client/redis-connection.options';
 import { type RedisTopology, splitTopology } from '../client/redis-topology';
 import { type ChannelMessage, type DeadLetterOptions, DeadLetterList } from './dead-letter-list';
@@ -222,11 +222,9 @@ export class TracedServerRedis extends ServerRedis implements ReadinessCheck {
     return consumer ? otelContext.with(consumer.context, run) : run();
   }
 
-  /** The node the message came from: the one the subscriber is on, or on a cluster the shard of a sharded channel. */
+  /** The node the message came from, where one node carries the channel. */
   private nodeAttributes(channel: string) {
-    const cluster = clusterOf(this.options);
-    if (cluster && (cluster.pubsub === 'global' || cluster.globalChannels.includes(channel))) return undefined;
-    return redisNodeAttributes(this.subClient, channel);
+    return hasOneNode(clusterOf(this.options), channel) ? redisNodeAttributes(this.subClient, channel) : undefined;
   }
 
   /** An event whose payload broke the contract is kept with the other refused messages, under its own kind. */
