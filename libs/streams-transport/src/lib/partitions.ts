@@ -1,3 +1,5 @@
+import { integerOption } from './integer-option';
+
 // ioredis's own slot function; it ships no types. Both packages build to CommonJS, where `require` is the module.
 const calculateSlot = require('cluster-key-slot') as (key: string) => number;
 
@@ -38,8 +40,5 @@ export function slotOf(key: string): number {
 
 /** Checks a partition count; throws an error naming the option. */
 export function checkPartitions(count: number): number {
-  if (!Number.isInteger(count) || count < 1 || count > MAX_PARTITIONS) {
-    throw new Error(`partitions=${count} is invalid: expected an integer from 1 to ${MAX_PARTITIONS}`);
-  }
-  return count;
+  return integerOption('partitions', count, 1, MAX_PARTITIONS);
 }

@@ -25,6 +25,7 @@ import {
   REPLY_LIST_TTL_MS,
   replyTicketKey,
 } from '../constants';
+import { integerOption } from '../integer-option';
 import { checkPartitions, partitionStreams } from '../partitions';
 import { entryBytes, entryFields } from '../stream-entry';
 
@@ -83,8 +84,8 @@ export class ClientRedisStreams extends ClientProxy {
       partitions: checkPartitions(options.partitions ?? 1),
       streamPrefix: options.streamPrefix ?? DEFAULT_STREAM_PREFIX,
       maxStreamLength: options.maxStreamLength ?? DEFAULT_MAX_STREAM_LENGTH,
-      waitReplicas: checkWait('waitReplicas', options.waitReplicas ?? 0, 0, 16),
-      waitTimeoutMs: checkWait('waitTimeoutMs', options.waitTimeoutMs ?? 100, 1, 60_000),
+      waitReplicas: integerOption('waitReplicas', options.waitReplicas ?? 0, 0, 16),
+      waitTimeoutMs: integerOption('waitTimeoutMs', options.waitTimeoutMs ?? 100, 1, 60_000),
     };
     this.messageSpans = new MessageSpans(options.tracing);
   }
@@ -273,11 +274,6 @@ export class ClientRedisStreams extends ClientProxy {
   }
 }
 
-
-function checkWait(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name}=${value} is invalid: expected an integer from ${min} to ${max}`);
-  return value;
-}
 
 /**
  * The cluster's own connection to the primary of `key`'s slot (the one its XADD went through): `Cluster#nodes` are
