@@ -1,3 +1,6 @@
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { EXPORT_PROTOCOLS, type ExportProtocol } from './worker-export/span-record';
 
 export { EXPORT_PROTOCOLS, type ExportProtocol };
@@ -10,4 +13,10 @@ export { EXPORT_PROTOCOLS, type ExportProtocol };
 export function exportProtocolFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ExportProtocol {
   const value = env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']?.trim() || env['OTEL_EXPORTER_OTLP_PROTOCOL']?.trim() || 'grpc';
   return (EXPORT_PROTOCOLS as readonly string[]).includes(value) ? (value as ExportProtocol) : 'grpc';
+}
+
+/** The standard OTLP trace exporter for `protocol` (`url`: else the exporter's own default and OTEL_* variables). */
+export function traceExporter(protocol: ExportProtocol, url?: string): SpanExporter {
+  const config = url ? { url } : {};
+  return protocol === 'http/protobuf' ? new ProtoTraceExporter(config) : new GrpcTraceExporter(config);
 }

@@ -1,3 +1,5 @@
+import { EXPORT_PROTOCOLS } from './worker-export/span-record';
+
 /** A setting the bootstrap found wrong: `fatal` ones stop the service, the others are reported and replaced. */
 export interface SettingProblem {
   variable: string;
@@ -51,7 +53,7 @@ export function checkSdkSettings(env: Readonly<Record<string, string | undefined
   // The bootstrap builds the trace exporter for these two (metrics go over gRPC whatever they say).
   for (const name of PROTOCOLS) {
     const raw = value(name);
-    if (raw !== undefined && !['grpc', 'http/protobuf'].includes(raw)) report(name, 'expected "grpc" or "http/protobuf"; using grpc for traces');
+    if (raw !== undefined && !(EXPORT_PROTOCOLS as readonly string[]).includes(raw)) report(name, 'expected "grpc" or "http/protobuf"; using grpc for traces');
   }
   const attributes = value('OTEL_RESOURCE_ATTRIBUTES');
   if (attributes !== undefined && attributes.split(',').some((pair) => !/^[^=\s]+=/.test(pair.trim()))) {

@@ -7,8 +7,6 @@ import {
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
@@ -24,7 +22,7 @@ import {
 } from '@nest-redis-otel/tracing';
 import { type BootstrapLog, bootstrapLog, bootstrapLogFormat, routeProcessWarnings } from './bootstrap-log';
 import { registerEsmLoaderHook } from './esm-loader-hook';
-import { exportProtocolFromEnv } from './export-protocol';
+import { exportProtocolFromEnv, traceExporter } from './export-protocol';
 import { checkSdkSettings } from './sdk-settings';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
 import { WorkerSpanProcessor } from './worker-export/worker-span-processor';
@@ -173,7 +171,7 @@ export function rateLimitedErrors(intervalMs: number, write: (line: string) => v
 function exportingProcessor(thread: 'worker' | 'main', logIntervalMs: number, log: BootstrapLog): SpanProcessor {
   const protocol = exportProtocolFromEnv();
   if (thread === 'worker') return new WorkerSpanProcessor({ protocol, log: (line) => log('warn', line), logIntervalMillis: logIntervalMs });
-  return new BatchSpanProcessor(protocol === 'http/protobuf' ? new ProtoTraceExporter() : new GrpcTraceExporter());
+  return new BatchSpanProcessor(traceExporter(protocol));
 }
 
 function exportThreadFromEnv(log: BootstrapLog): 'worker' | 'main' {

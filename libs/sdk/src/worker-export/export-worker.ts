@@ -8,17 +8,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { traceExporter } from '../export-protocol';
 import { type BatchMessage, type ExportWorkerData, type FromWorkerMessage, fromSpanRecord, type ToWorkerMessage } from './span-record';
 
 const port = parentPort;
 if (!port) throw new Error('export-worker runs in a worker thread (WorkerSpanProcessor starts it)');
 const settings = workerData as ExportWorkerData;
-const config = settings.url ? { url: settings.url } : {};
-const exporter: SpanExporter = settings.protocol === 'http/protobuf' ? new ProtoTraceExporter(config) : new GrpcTraceExporter(config);
+const exporter: SpanExporter = traceExporter(settings.protocol, settings.url);
 const resources = new Map<number, Resource>();
 /** Each message is handled after the previous one is done: batches are exported one at a time, flushes wait. */
 let queue: Promise<void> = Promise.resolve();
