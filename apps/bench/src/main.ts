@@ -35,6 +35,8 @@ interface Variant {
   env?: Record<string, string>;
   /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: the counting receiver's OTLP/HTTP URL (it would override the gRPC endpoint too). */
   otlpHttp?: boolean;
+  /** Nest's own transport with the SDK's minimum per message done by hand (BENCH_SDK_FLOOR, see transport-child.ts). */
+  floor?: boolean;
 }
 
 const BOOTSTRAP = join('dist', 'apps', 'items-api', 'instrumentation.js');
@@ -62,12 +64,16 @@ const VARIANTS: Variant[] = [
     otlpHttp: true,
   },
   { id: 'traced0-64', name: 'traced, 0 % sampled (parent-based)', transport: 'ours', sdk: true, kind: 'event', inFlight: 64, sampling: '0 %' },
+  { id: 'floor0-64', name: "SDK minimum in the loop, 0 % (by hand on Nest's transport, no code of ours)", transport: 'nest', sdk: true, kind: 'event', inFlight: 64, sampling: '0 %', floor: true },
+  { id: 'floor-worker-64', name: "SDK minimum in the loop, 100 %, worker export (by hand on Nest's transport)", transport: 'nest', sdk: true, kind: 'event', inFlight: 64, sampling: '100 %', floor: true, env: WORKER_EXPORT },
   { id: 'observe-64', name: '@nestjs/observe, defaults (Nest emit, no SDK)', transport: 'nest', sdk: false, kind: 'event', inFlight: 64, observe: 'defaults' },
   { id: 'observe-all-64', name: '@nestjs/observe, shipping everything (Nest emit, no SDK)', transport: 'nest', sdk: false, kind: 'event', inFlight: 64, observe: 'all' },
   { id: 'send-nest-16', name: 'Nest send → @MessagePattern → reply, no SDK', transport: 'nest', sdk: false, kind: 'request', inFlight: 16 },
   { id: 'send-traced-16', name: 'send → reply, traced 100 %', transport: 'ours', sdk: true, kind: 'request', inFlight: 16, sampling: '100 %' },
   { id: 'send-worker-16', name: 'send → reply, traced 100 %, export from a worker thread', transport: 'ours', sdk: true, kind: 'request', inFlight: 16, sampling: '100 %', env: WORKER_EXPORT },
   { id: 'send-traced0-16', name: 'send → reply, traced 0 % (parent-based)', transport: 'ours', sdk: true, kind: 'request', inFlight: 16, sampling: '0 %' },
+  { id: 'send-floor0-16', name: "send → reply, SDK minimum in the loop, 0 % (by hand on Nest's transport)", transport: 'nest', sdk: true, kind: 'request', inFlight: 16, sampling: '0 %', floor: true },
+  { id: 'send-floor-worker-16', name: "send → reply, SDK minimum in the loop, 100 %, worker export (by hand on Nest's transport)", transport: 'nest', sdk: true, kind: 'request', inFlight: 16, sampling: '100 %', floor: true, env: WORKER_EXPORT },
   { id: 'send-observe-16', name: 'send → reply, @nestjs/observe defaults (Nest, no SDK)', transport: 'nest', sdk: false, kind: 'request', inFlight: 16, observe: 'defaults' },
   { id: 'send-observe-all-16', name: 'send → reply, @nestjs/observe shipping everything (Nest, no SDK)', transport: 'nest', sdk: false, kind: 'request', inFlight: 16, observe: 'all' },
   { id: 'streams-nosdk-64', name: 'Redis Streams transport (XADD → XREADGROUP → XACK), no SDK', transport: 'streams', sdk: false, kind: 'event', inFlight: 64 },
@@ -125,6 +131,7 @@ function runChild(variant: Variant, redisUrl: string, collectors: Collectors, me
         OTEL_SPAN_EXPORT_THREAD: 'main',
         ...(counting && { BENCH_RECEIVER_URL: collectors.countingUrl }),
         ...(variant.observe && { BENCH_OBSERVE: variant.observe }),
+        ...(variant.floor && { BENCH_SDK_FLOOR: '1' }),
         ...variant.env,
         BENCH_TRANSPORT: variant.transport,
         BENCH_KIND: variant.kind,
@@ -268,6 +275,11 @@ async function main(): Promise<number> {
     goal('emit, ours traced (100 %, worker export) / @nestjs/observe shipping everything, 64 in flight', rate('traced-worker-64'), rate('observe-all-64'), 1.3),
     goal('send → reply, ours traced (100 %, worker export) / @nestjs/observe shipping everything, 16 in flight', rate('send-worker-16'), rate('send-observe-all-16'), 1.3),
     goal('HTTP, ours traced (100 %, worker export) / @nestjs/observe shipping everything, saturation', saturation('worker'), saturation('observe all'), 1.3),
+    // The floor in the loop (the SDK's minimum for two spans done by hand, no code of ours): how close ours comes to it.
+    goal('emit, ours traced (0 %) / the SDK minimum in the loop (0 %), 64 in flight', rate('traced0-64'), rate('floor0-64'), 0.95),
+    goal('send → reply, ours traced (0 %) / the SDK minimum in the loop (0 %), 16 in flight', rate('send-traced0-16'), rate('send-floor0-16'), 0.95),
+    goal('emit, ours traced (100 %, worker) / the SDK minimum in the loop (100 %, worker), 64 in flight', rate('traced-worker-64'), rate('floor-worker-64'), 0.95),
+    goal('send → reply, ours traced (100 %, worker) / the SDK minimum in the loop (100 %, worker), 16 in flight', rate('send-worker-16'), rate('send-floor-worker-16'), 0.95),
     [
       'main-thread CPU per message, traced 100 % (worker export) / untraced Nest, emit 64',
       Number.isNaN(mainCpuRatio) ? '—' : `${mainCpuRatio.toFixed(2)} (${pick('traced-worker-64', 'cpuMainUs').toFixed(1)} / ${pick('nest-64', 'cpuMainUs').toFixed(1)} µs)`,
@@ -319,7 +331,7 @@ async function main(): Promise<number> {
         ? `${stat((s) => s.shipped?.requests, 1)} / ${stat((s) => s.shipped?.kib, 0)} / ${stat((s) => s.shipped?.items, 0)} ${shippedItems}${list.some((s) => s.shipped?.malformed) ? ' (**malformed**)' : ''}`
         : variant.counted ? 'decoded receiver: see spans per message' : '—';
     // A row that should ship and shipped nothing is not fast, it is broken: said in the row.
-    const shouldShip = (variant.sampling === '100 %' && variant.transport !== 'nest') || variant.observe !== undefined;
+    const shouldShip = (variant.sampling === '100 %' && (variant.transport !== 'nest' || variant.floor === true)) || variant.observe !== undefined;
     const nothing = shouldShip && list.some((sample) => sample.shipped?.requests === 0) ? ' **nothing shipped**' : '';
     const rateCell = list.length ? `${median(rates).toFixed(0)} (${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)})` : '—';
     return `| ${variant.name} | ${variant.kind === 'request' ? 'send' : 'emit'} | ${variant.inFlight} | ${rateCell} | ${stat((s) => s.p50Ms, 2)} | ${stat((s) => s.p99Ms, 2)} | ${stat((s) => s.loopDelayP99Ms, 1)} | ${stat((s) => s.rssMiB, 0)} | ${stat((s) => s.cpuMainUs, 1)} / ${stat((s) => s.cpuChildUs, 1)} / ${stat((s) => s.cpuReceiverUs, 1)} / ${stat((s) => s.cpuRedisUs, 1)} | ${shipped}${nothing} |`;
@@ -375,6 +387,8 @@ async function main(): Promise<number> {
     `| emit, traced 100 %: OTLP/HTTP protobuf / gRPC export, 64 in flight | ${ratio(rate('traced-httpproto-64'), rate('traced-64'))} |`,
     `| emit, @nestjs/observe defaults / untraced Nest, 64 in flight | ${ratio(rate('observe-64'), rate('nest-64'))} |`,
     `| emit, @nestjs/observe shipping everything / untraced Nest, 64 in flight | ${ratio(rate('observe-all-64'), rate('nest-64'))} |`,
+    `| emit, the SDK minimum in the loop (100 %, worker) / @nestjs/observe shipping everything, 64 in flight | ${ratio(rate('floor-worker-64'), rate('observe-all-64'))} |`,
+    `| send → reply, the SDK minimum in the loop (100 %, worker) / @nestjs/observe shipping everything, 16 in flight | ${ratio(rate('send-floor-worker-16'), rate('send-observe-all-16'))} |`,
     ...(['black hole', 'closed port'] as const).map((collector) => {
       const id = collector === 'black hole' ? 'blackhole-long' : 'closed-long';
       const what = collector === 'black hole' ? 'collector never answers' : 'collector port closed';
@@ -395,6 +409,18 @@ async function main(): Promise<number> {
     `| SDK alone: \`context.with\` (AsyncLocalStorage) around an await | ${sdk.microsecondsPerContextWith.toFixed(2)} µs |`,
     `| SDK floor for 2 spans + 2 contexts + 1 hop per message, 100 % | ${floorMicroseconds.toFixed(1)} µs → best ratio ${(untracedMicroseconds / (untracedMicroseconds + floorMicroseconds)).toFixed(2)} |`,
     `| SDK floor, 0 % | ${floorMicrosecondsUnsampled.toFixed(1)} µs → best ratio ${(untracedMicroseconds / (untracedMicroseconds + floorMicrosecondsUnsampled)).toFixed(2)} |`,
+    // The same SDK calls made in the loop (by hand on Nest's transport): the floor as the loop sees it.
+    ...(
+      [
+        ['emit, 0 %', 'floor0-64', 'nest-64'],
+        ['emit, 100 %, worker export', 'floor-worker-64', 'nest-64'],
+        ['send → reply, 0 %', 'send-floor0-16', 'send-nest-16'],
+        ['send → reply, 100 %, worker export', 'send-floor-worker-16', 'send-nest-16'],
+      ] as const
+    ).map(
+      ([path, floorId, baseId]) =>
+        `| SDK minimum in the loop, ${path}: msg/s / untraced Nest; main thread µs/msg over untraced | ${ratio(rate(floorId), rate(baseId))}; ${signed(pick(floorId, 'cpuMainUs') - pick(baseId, 'cpuMainUs'))} µs |`,
+    ),
   ].join('\n');
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Redis ${execFileSync('redis-server', ['--version']).toString().match(/v=([\d.]+)/)?.[1]}`;
   const header = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${smoke ? ' -- --smoke' : ''}\` on ${machine}; median of ${repeats} run(s) of each, interleaved.`;
@@ -412,7 +438,7 @@ function ratio(value: number, baseline: number): string {
   return `${(value / baseline).toFixed(2)} (${value.toFixed(0)} / ${baseline.toFixed(0)}/s)`;
 }
 
-const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(0)}`;
+const signed = (value: number) => (Number.isNaN(value) ? '—' : `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(0)}`);
 
 function goal(name: string, value: number, baseline: number, target: number): [string, string, string, boolean | undefined] {
   const missing = Number.isNaN(value) || Number.isNaN(baseline);

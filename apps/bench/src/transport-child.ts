@@ -2,8 +2,9 @@
 // publish to handler done (events) or from send to reply (requests). Prints one JSON line (`ChildResult`).
 // Environment: BENCH_TRANSPORT (raw|nest|ours|streams), BENCH_KIND (event|request), BENCH_REDIS_URL, BENCH_MESSAGES,
 // BENCH_IN_FLIGHT; BENCH_RECEIVER_URL (the counting receiver's control URL, for its counts and CPU); BENCH_OBSERVE
-// (defaults|all: start @nestjs/observe on Nest's own transport, shipping to OBSERVE_ENDPOINT). Whether the SDK runs is
-// the parent's choice (`--import` of the apps' bootstrap or not).
+// (defaults|all: start @nestjs/observe on Nest's own transport, shipping to OBSERVE_ENDPOINT); BENCH_SDK_FLOOR=1: on Nest's
+// own transport, the SDK's minimum per message done by hand (see `floor`). Whether the SDK runs is the parent's choice
+// (`--import` of the apps' bootstrap or not).
 import 'reflect-metadata';
 import { EventEmitter, once } from 'node:events';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
@@ -12,8 +13,9 @@ import { NestFactory } from '@nestjs/core';
 import { type ClientProxy, ClientRedis, EventPattern, MessagePattern, Payload, ServerRedis } from '@nestjs/microservices';
 import { ClientRedisStreams, ServerRedisStreams } from '@nest-redis-otel/streams-transport';
 import { flushSpans, redisConnectionOptions, TracedClientRedis, TracedServerRedis } from '@nest-redis-otel/tracing';
+import { context as otelContext, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, type Observable } from 'rxjs';
 import { observeOptions } from './observe-options';
 import { pathDelta, readReceiverStats, type ReceiverStats, receiverCpuDelta } from './counting-receiver.client';
 
@@ -62,17 +64,54 @@ function done(id: string): void {
   handled.emit('done');
 }
 
+/**
+ * The OpenTelemetry SDK's minimum per message, done by hand on Nest's own transport, with no code of ours: a PRODUCER
+ * span, its context injected into the payload (`metadata`, the 85 bytes ours adds too), extracted by the handler, a
+ * CONSUMER span around it (`context.with`), both ended, with the attributes of ours. The same SDK calls as the "SDK
+ * alone" rows, but in the loop: what any OpenTelemetry instrumentation making two spans per message pays here.
+ */
+const floor = process.env['BENCH_SDK_FLOOR'] === '1';
+const floorTracer = () => trace.getTracer('bench-floor');
+const floorAttributes = (operation: string, destination: string) => ({
+  'messaging.system': 'redis',
+  'messaging.destination.name': destination,
+  'messaging.operation.type': operation,
+  'messaging.operation.name': operation,
+  'server.address': '127.0.0.1',
+  'server.port': 6379,
+});
+function floorConsume<T>(destination: string, metadata: Record<string, string> | undefined, handle: () => T): T {
+  const parent = propagation.extract(ROOT_CONTEXT, metadata ?? {});
+  const span = floorTracer().startSpan(`process ${destination}`, { kind: SpanKind.CONSUMER, attributes: floorAttributes('process', destination) }, parent);
+  try {
+    return otelContext.with(trace.setSpan(parent, span), handle);
+  } finally {
+    span.end();
+  }
+}
+
 @Controller()
 class BenchController {
   @EventPattern(CHANNEL)
-  onItem(@Payload() item: { id: string }): void {
-    done(item.id);
+  onItem(@Payload() item: { id: string; metadata?: Record<string, string> }): void {
+    if (floor) floorConsume(CHANNEL, item.metadata, () => done(item.id));
+    else done(item.id);
   }
 
   @MessagePattern(REQUEST)
-  getItem(@Payload() request: { id: string }): { id: string; name: string } {
-    return { id: request.id, name: 'Blue mug' };
+  getItem(@Payload() request: { id: string; metadata?: Record<string, string> }): { id: string; name: string } {
+    const reply = () => ({ id: request.id, name: 'Blue mug' });
+    return floor ? floorConsume(REQUEST, request.metadata, reply) : reply();
   }
+}
+
+/** Sends under a PRODUCER span whose context travels in the payload; the span ends when `send` settles. */
+function floorProduce<T extends object>(destination: string, data: T, send: (data: T & { metadata: Record<string, string> }) => Promise<void>): Promise<void> {
+  const active = otelContext.active();
+  const span = floorTracer().startSpan(`send ${destination}`, { kind: SpanKind.PRODUCER, attributes: floorAttributes('send', destination) }, active);
+  const metadata: Record<string, string> = {};
+  propagation.inject(trace.setSpan(active, span), metadata);
+  return send({ ...data, metadata }).finally(() => span.end());
 }
 
 @Module({ controllers: [BenchController] })
@@ -162,14 +201,20 @@ function observeSetup(): { imports: unknown[]; instrument?: unknown } {
 /** A request is done when its reply arrived: `send` must not wait for it, or only one would be in flight. */
 function request(client: Pick<ClientProxy, 'send'>, index: number): Promise<void> {
   const { id } = payload(index);
-  void lastValueFrom(client.send<{ id: string }>(REQUEST, { id })).then(
+  // The PRODUCER span covers send → reply, as ours does.
+  if (floor) void floorProduce(REQUEST, { id }, (data) => awaitReply(client.send<{ id: string }>(REQUEST, data)));
+  else void awaitReply(client.send<{ id: string }>(REQUEST, { id }));
+  return Promise.resolve();
+}
+
+function awaitReply(reply$: Observable<{ id: string }>): Promise<void> {
+  return lastValueFrom(reply$).then(
     (reply) => done(reply.id),
     (error: unknown) => {
       console.error(error);
       process.exit(1);
     },
   );
-  return Promise.resolve();
 }
 
 async function main(): Promise<void> {
@@ -210,7 +255,9 @@ async function main(): Promise<void> {
       (index) =>
         kind === 'request'
           ? request(client, index)
-          : new Promise<void>((resolve, reject) => client.emit(CHANNEL, payload(index)).subscribe({ complete: resolve, error: reject })),
+          : floor
+            ? floorProduce(CHANNEL, payload(index), (data) => emitted(client, data))
+            : emitted(client, payload(index)),
       loopDelay,
     );
     await client.close();
@@ -238,6 +285,10 @@ async function main(): Promise<void> {
   };
   infoConnection?.disconnect();
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function emitted(client: Pick<ClientProxy, 'emit'>, data: unknown): Promise<void> {
+  return new Promise<void>((resolve, reject) => client.emit(CHANNEL, data).subscribe({ complete: resolve, error: reject }));
 }
 
 function shippedPer1000(paths: ReturnType<typeof pathDelta>): NonNullable<ChildResult['shipped']> {

@@ -50,6 +50,8 @@ export function isWellFormedTraceState(header: string): boolean {
 export function withW3CTraceState(context: Context, header: string | string[] | undefined): Context {
   const spanContext = trace.getSpanContext(context);
   if (!spanContext) return context;
+  // No header and none read: nothing to replace (a new context per message is not free).
+  if (header === undefined && spanContext.traceState === undefined) return context;
   const traceState = header === undefined ? undefined : parseTraceState(Array.isArray(header) ? header.join(',') : header);
   return trace.setSpanContext(context, { ...spanContext, traceState });
 }
