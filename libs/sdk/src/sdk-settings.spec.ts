@@ -1,4 +1,6 @@
-import { checkSdkSettings } from './sdk-settings';
+import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { checkSdkSettings, dropsUnderSampledOutParent } from './sdk-settings';
 
 describe('checkSdkSettings (the OTEL_* values the SDK would replace without a word)', () => {
   it('accepts what is unset, and the documented values', () => {
@@ -46,4 +48,34 @@ describe('checkSdkSettings (the OTEL_* values the SDK would replace without a wo
     expect(checkSdkSettings({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' })).toHaveLength(1);
     expect(checkSdkSettings({ OTEL_TRACES_SAMPLER: 'always_on', OTEL_TRACES_SAMPLER_ARG: 'half' })).toEqual([]);
   });
+});
+
+describe('dropsUnderSampledOutParent (whether messaging spans may skip the SDK under a sampled-out parent)', () => {
+  const saved = { sampler: process.env['OTEL_TRACES_SAMPLER'], ratio: process.env['OTEL_TRACES_SAMPLER_ARG'] };
+  afterEach(() => {
+    for (const [name, value] of [['OTEL_TRACES_SAMPLER', saved.sampler], ['OTEL_TRACES_SAMPLER_ARG', saved.ratio]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  // Against the SDK itself: the sampler it builds from the variable, asked about a span under a sampled-out remote parent.
+  it.each([undefined, 'always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'bogus'])(
+    'says what the SDK does with OTEL_TRACES_SAMPLER=%s',
+    (sampler) => {
+      if (sampler === undefined) delete process.env['OTEL_TRACES_SAMPLER'];
+      else process.env['OTEL_TRACES_SAMPLER'] = sampler;
+      process.env['OTEL_TRACES_SAMPLER_ARG'] = '1';
+      const parent = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
+        traceFlags: TraceFlags.NONE,
+        isRemote: true,
+      });
+      const span = new BasicTracerProvider().getTracer('spec').startSpan('child', {}, parent);
+
+      expect(dropsUnderSampledOutParent(sampler)).toBe(!span.isRecording());
+      span.end();
+    },
+  );
 });

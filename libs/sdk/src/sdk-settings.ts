@@ -9,6 +9,8 @@ export interface SettingProblem {
 
 /** The samplers OpenTelemetry JS 2.x builds from OTEL_TRACES_SAMPLER; anything else falls back to its default. */
 const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
+/** Those of them that may sample a span whose parent is sampled out (they do not follow the parent's decision). */
+const SAMPLERS_IGNORING_PARENT = ['always_on', 'traceidratio'];
 const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'];
 const NON_NEGATIVE_INTEGERS = ['OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_BSP_MAX_QUEUE_SIZE', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'];
 const PROTOCOLS = ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'];
@@ -68,4 +70,13 @@ function isHttpUrl(raw: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the sampler the SDK builds from OTEL_TRACES_SAMPLER drops every span under a sampled-out parent: the
+ * `parentbased_*` ones (their delegates for such a parent are AlwaysOff), always_off, and parentbased_always_on, which
+ * the SDK uses for an unset or unknown value (the unknown one is reported by checkSdkSettings).
+ */
+export function dropsUnderSampledOutParent(sampler: string | undefined): boolean {
+  return !SAMPLERS_IGNORING_PARENT.includes(sampler?.trim() ?? '');
 }

@@ -14,6 +14,7 @@ import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
+  declareParentBasedSampling,
   EdgeContextPropagator,
   INCOMING_CONTEXT_POLICIES,
   type IncomingContextPolicy,
@@ -23,7 +24,7 @@ import {
 import { type BootstrapLog, bootstrapLog, bootstrapLogFormat, routeProcessWarnings } from './bootstrap-log';
 import { registerEsmLoaderHook } from './esm-loader-hook';
 import { exportProtocolFromEnv, traceExporter } from './export-protocol';
-import { checkSdkSettings } from './sdk-settings';
+import { checkSdkSettings, dropsUnderSampledOutParent } from './sdk-settings';
 import { UntrustedParentLinkProcessor } from './untrusted-parent-link.processor';
 import { WorkerSpanProcessor } from './worker-export/worker-span-processor';
 
@@ -117,6 +118,9 @@ export function startTracing(options: StartTracingOptions): TracingHandle {
     metricReaders: metricReadersFromEnv(log),
   });
   sdk.start();
+  // The SDK built its sampler from OTEL_TRACES_SAMPLER: where it drops every span under a sampled-out parent,
+  // messaging spans under such a parent are made without asking it (see declareParentBasedSampling).
+  declareParentBasedSampling(dropsUnderSampledOutParent(process.env['OTEL_TRACES_SAMPLER']));
   // Without a collector every batch fails: say so once a minute, not once per batch (or, worse, never).
   setGlobalErrorHandler(rateLimitedErrors(options.errorLogIntervalMs ?? 60_000, (line) => log('warn', line)));
 

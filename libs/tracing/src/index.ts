@@ -24,6 +24,8 @@ export { TracingModule } from './lib/module/tracing.module';
 export { TRACING_MODULE_OPTIONS, type TracingModuleOptions } from './lib/module/tracing.module-definition';
 export { MessageTracingInterceptor } from './lib/module/message-tracing.interceptor';
 export { flushSpans } from './lib/module/span-flush';
+// Set by @nest-redis-otel/sdk from OTEL_TRACES_SAMPLER; a team with its own SDK set-up declares its sampler's behaviour.
+export { declareParentBasedSampling } from './lib/messaging/sampled-out-parents';
 export { injectTraceCarrier, untrustedCarrierGetter } from './lib/propagation/message-carrier';
 export type { TraceCarrier } from './lib/propagation/message-carrier';
 export { DEFAULT_REDIS_URL, TRACE_CONTEXT_KEYS, PAYLOAD_ATTRIBUTE_PREFIX } from './lib/constants';

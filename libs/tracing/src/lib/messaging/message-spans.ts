@@ -16,6 +16,7 @@ import { DEFAULT_PAYLOAD_FIELD_MAX_LENGTH, PAYLOAD_ATTRIBUTE_PREFIX, TRACER_NAME
 import { untrustedCarrierGetter } from '../propagation/message-carrier';
 import { withW3CTraceState } from '../propagation/tracestate-header';
 import { recordMessageOperation } from './messaging-metrics';
+import { spanUnderSampledOutParent } from './sampled-out-parents';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_MESSAGE_ENVELOPE_SIZE,
@@ -66,11 +67,13 @@ export class MessageSpans {
 
   /** Starts `send <destination>`, a PRODUCER span child of `parent`. */
   startProducer(parent: Context, message: MessageFacts): Span {
-    const span = tracer().startSpan(
-      `${MESSAGING_OPERATION_TYPE_SEND} ${message.destination}`,
-      { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(MESSAGING_OPERATION_TYPE_SEND, message) },
-      parent,
-    );
+    const span =
+      spanUnderSampledOutParent(parent) ??
+      tracer().startSpan(
+        `${MESSAGING_OPERATION_TYPE_SEND} ${message.destination}`,
+        { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(MESSAGING_OPERATION_TYPE_SEND, message) },
+        parent,
+      );
     this.addPayloadAttributes(span, message.data);
     ownSpans.set(span, { operation: MESSAGING_OPERATION_TYPE_SEND, destination: message.destination, startedAt: performance.now() });
     return span;
@@ -94,15 +97,17 @@ export class MessageSpans {
       parent = trace.deleteSpan(producerContext);
       if (producerSpan && trace.isSpanContextValid(producerSpan)) links.push({ context: producerSpan });
     }
-    const span = tracer().startSpan(
-      `${MESSAGING_OPERATION_TYPE_PROCESS} ${message.destination}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: this.messageAttributes(MESSAGING_OPERATION_TYPE_PROCESS, message),
-        links,
-      },
-      parent,
-    );
+    const span =
+      spanUnderSampledOutParent(parent) ??
+      tracer().startSpan(
+        `${MESSAGING_OPERATION_TYPE_PROCESS} ${message.destination}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: this.messageAttributes(MESSAGING_OPERATION_TYPE_PROCESS, message),
+          links,
+        },
+        parent,
+      );
     this.addPayloadAttributes(span, message.data);
     ownSpans.set(span, { operation: MESSAGING_OPERATION_TYPE_PROCESS, destination: message.destination, startedAt: performance.now() });
     return { span, context: trace.setSpan(parent, span) };
