@@ -409,6 +409,7 @@ async function main(): Promise<number> {
     `| SDK alone: \`context.with\` (AsyncLocalStorage) around an await | ${sdk.microsecondsPerContextWith.toFixed(2)} µs |`,
     `| SDK floor for 2 spans + 2 contexts + 1 hop per message, 100 % | ${floorMicroseconds.toFixed(1)} µs → best ratio ${(untracedMicroseconds / (untracedMicroseconds + floorMicroseconds)).toFixed(2)} |`,
     `| SDK floor, 0 % | ${floorMicrosecondsUnsampled.toFixed(1)} µs → best ratio ${(untracedMicroseconds / (untracedMicroseconds + floorMicrosecondsUnsampled)).toFixed(2)} |`,
+    `| one message's tracing at 0 %, tight loop: the SDK's calls by hand → through our functions | ${sdk.unsampledMessage.sdkMicroseconds.toFixed(2)} → ${sdk.unsampledMessage.oursMicroseconds.toFixed(2)} µs (ours adds ${signedFixed(sdk.unsampledMessage.oursMicroseconds - sdk.unsampledMessage.sdkMicroseconds)} µs) |`,
     // The same SDK calls made in the loop (by hand on Nest's transport): the floor as the loop sees it.
     ...(
       [
@@ -438,6 +439,7 @@ function ratio(value: number, baseline: number): string {
   return `${(value / baseline).toFixed(2)} (${value.toFixed(0)} / ${baseline.toFixed(0)}/s)`;
 }
 
+const signedFixed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(2)}`;
 const signed = (value: number) => (Number.isNaN(value) ? '—' : `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(0)}`);
 
 function goal(name: string, value: number, baseline: number, target: number): [string, string, string, boolean | undefined] {
@@ -492,7 +494,12 @@ written by the command; the analysis after them is ours.
   \`/v1/traces\` (libs/sdk's settings: where it does not read them, the row runs the default path, or ships nothing).
 - \`npm run bench -- --only id,id\` runs some variants (ids in \`apps/bench/src/main.ts\`); the others show "—".
 - **Per hop**: \`injectTraceCarrier\` + \`propagation.extract\` with \`untrustedCarrierGetter\`, W3C propagators.
-  **SDK alone**: the SDK's packages with no Redis, no Nest, no code of ours.
+  **SDK alone**: the SDK's packages with no Redis, no Nest, no code of ours, in a tight loop.
+- **SDK minimum in the loop**: Nest's own transport with the SDK loaded and, done by hand per message, what any
+  OpenTelemetry instrumentation of it must do: a PRODUCER span, its context injected into the payload, extracted in the
+  handler, a CONSUMER span around it (\`context.with\`), both ended, with the same attributes as ours (BENCH_SDK_FLOOR in
+  \`transport-child.ts\`). The same SDK calls as "SDK alone", but among Nest's, rxjs's and ioredis's: the floor as the
+  loop sees it.
 - "In flight": 1 = each message handled before the next is sent (latency-bound); 64 (16 for requests) = a window
   (throughput). Latency is publish → handler (events) or send → reply (requests).
 `;
