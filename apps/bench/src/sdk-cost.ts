@@ -13,7 +13,7 @@ import {
   type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
-import { declareParentBasedSampling, injectTraceCarrier, untrustedCarrierGetter } from '@nest-redis-otel/tracing';
+import { declareParentBasedSampling, injectTraceCarrier } from '@nest-redis-otel/tracing';
 import { endMessageSpan, MessageSpans, startConsumerSpan } from '@nest-redis-otel/tracing/internal';
 
 export interface SdkCost {
